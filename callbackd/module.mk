@@ -1,0 +1,3 @@
+# callbackd/ — UDP call-back service for application servers.
+PROGRAMS += callbackd
+callbackd_SRCS := $(wildcard callbackd/*.c)

@@ -1,0 +1,3 @@
+# mediad/ — RTP relay and call recording.
+PROGRAMS += mediad
+mediad_SRCS := $(wildcard mediad/*.c)

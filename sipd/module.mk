@@ -1,0 +1,3 @@
+# sipd/ — SIP registrar and B2BUA.
+PROGRAMS += sipd
+sipd_SRCS := $(wildcard sipd/*.c)
