@@ -1,0 +1,421 @@
+//  sipd_sdp — SDP rewriting for one B2BUA leg (see sipd_sdp.h).
+//
+//  Parsing is libosip2's sdp_message_parse; the output is written here
+//  from the parsed structure, because the description we send is a
+//  filtered subset (a handful of lines) and building it as text is far
+//  clearer than editing libosip2's lists in place. Every value copied from
+//  the input is checked to be a single token (no spaces, no CR/LF) before
+//  it is written, so a hostile body cannot smuggle lines into the output.
+
+#include "sipd_sdp.h"
+
+#include <czmq.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <osipparser2/osip_port.h>
+#include <osipparser2/sdp_message.h>
+
+struct _sipd_sdp_t {
+    char local_ip[64];              //  address written in o=
+    unsigned long long sess_id;     //  o= session id, fixed for the leg
+    unsigned long long version;     //  o= version of the last output
+    char *last;                     //  owned: last output without o=
+};
+
+//  Output buffer with bounded appends.
+typedef struct {
+    char data[SIPD_SDP_MAX];        //  text so far
+    size_t len;                     //  bytes used
+    bool overflow;                  //  an append did not fit
+} s_buf_t;
+
+static void
+    s_put (s_buf_t *buf, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_put (s_buf_t *buf, const char *fmt, ...)
+{
+    if (buf->overflow)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    int n = vsnprintf (buf->data + buf->len, sizeof buf->data - buf->len,
+                       fmt, args);
+    va_end (args);
+    if (n < 0 || (size_t) n >= sizeof buf->data - buf->len)
+        buf->overflow = true;
+    else
+        buf->len += (size_t) n;
+}
+
+sipd_sdp_t *
+sipd_sdp_new (const char *local_ip)
+{
+    sipd_sdp_t *self = (sipd_sdp_t *) zmalloc (sizeof *self);
+    snprintf (self->local_ip, sizeof self->local_ip, "%s",
+              local_ip && *local_ip ? local_ip : "127.0.0.1");
+    //  A random session id (RFC 4566 §5.2 suggests an NTP timestamp; any
+    //  unique number will do). zuuid gives us 16 random bytes.
+    zuuid_t *uuid = zuuid_new ();
+    const byte *bytes = zuuid_data (uuid);
+    for (int i = 0; i < 7; i++)
+        self->sess_id = (self->sess_id << 8) | bytes[i];
+    zuuid_destroy (&uuid);
+    if (self->sess_id == 0)
+        self->sess_id = 1;
+    return self;
+}
+
+void
+sipd_sdp_destroy (sipd_sdp_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        sipd_sdp_t *self = *self_p;
+        free (self->last);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  A token we may copy into the output: non-empty, printable, no spaces.
+static bool
+s_token (const char *s)
+{
+    if (!s || !*s || strlen (s) > 255)
+        return false;
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        if (*p <= ' ' || *p >= 127)
+            return false;
+    return true;
+}
+
+//  A decimal number within [min, max].
+static bool
+s_number (const char *s, long min, long max, long *value_p)
+{
+    if (!s || !*s || strlen (s) > 9)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isdigit ((unsigned char) *p))
+            return false;
+    long v = atol (s);
+    if (v < min || v > max)
+        return false;
+    if (value_p)
+        *value_p = v;
+    return true;
+}
+
+//  The rtpmap value of payload type pt in a media, or NULL.
+static const char *
+s_rtpmap (sdp_media_t *med, const char *pt)
+{
+    size_t ptlen = strlen (pt);
+    for (int i = 0; i < osip_list_size (&med->a_attributes); i++) {
+        sdp_attribute_t *a = osip_list_get (&med->a_attributes, i);
+        if (a->a_att_field && strcasecmp (a->a_att_field, "rtpmap") == 0
+            && a->a_att_value && strncmp (a->a_att_value, pt, ptlen) == 0
+            && a->a_att_value[ptlen] == ' ')
+            return a->a_att_value + ptlen + 1;
+    }
+    return NULL;
+}
+
+//  The fmtp parameters of payload type pt, or NULL.
+static const char *
+s_fmtp (sdp_media_t *med, const char *pt)
+{
+    size_t ptlen = strlen (pt);
+    for (int i = 0; i < osip_list_size (&med->a_attributes); i++) {
+        sdp_attribute_t *a = osip_list_get (&med->a_attributes, i);
+        if (a->a_att_field && strcasecmp (a->a_att_field, "fmtp") == 0
+            && a->a_att_value && strncmp (a->a_att_value, pt, ptlen) == 0
+            && a->a_att_value[ptlen] == ' ')
+            return a->a_att_value + ptlen + 1;
+    }
+    return NULL;
+}
+
+//  Which supported codec payload type pt is: "PCMU", "PCMA",
+//  "telephone-event", or NULL for anything else.
+static const char *
+s_codec (sdp_media_t *med, const char *pt)
+{
+    long n;
+    if (!s_number (pt, 0, 127, &n))
+        return NULL;
+    const char *map = s_rtpmap (med, pt);
+    if (!map) {
+        //  Static payload types need no rtpmap (RFC 3551 table 4).
+        if (n == 0)
+            return "PCMU";
+        if (n == 8)
+            return "PCMA";
+        return NULL;
+    }
+    if (strcasecmp (map, "PCMU/8000") == 0
+        || strcasecmp (map, "PCMU/8000/1") == 0)
+        return "PCMU";
+    if (strcasecmp (map, "PCMA/8000") == 0
+        || strcasecmp (map, "PCMA/8000/1") == 0)
+        return "PCMA";
+    if (n >= 96 && strcasecmp (map, "telephone-event/8000") == 0)
+        return "telephone-event";
+    return NULL;
+}
+
+//  Write one connection line if it is well-formed; -1 if it is not.
+static int
+s_put_connection (s_buf_t *buf, sdp_connection_t *c)
+{
+    if (!c)
+        return 0;
+    if (!c->c_nettype || strcmp (c->c_nettype, "IN") != 0
+        || !c->c_addrtype
+        || (strcmp (c->c_addrtype, "IP4") && strcmp (c->c_addrtype, "IP6"))
+        || !s_token (c->c_addr))
+        return -1;
+    s_put (buf, "c=IN %s %s\r\n", c->c_addrtype, c->c_addr);
+    return 0;
+}
+
+//  The direction attribute among attrs, or NULL.
+static const char *
+s_direction (osip_list_t *attrs)
+{
+    static const char *const names[]
+        = {"sendrecv", "sendonly", "recvonly", "inactive"};
+    for (int i = 0; i < osip_list_size (attrs); i++) {
+        sdp_attribute_t *a = osip_list_get (attrs, i);
+        for (size_t k = 0; a->a_att_field && k < 4; k++)
+            if (strcasecmp (a->a_att_field, names[k]) == 0)
+                return names[k];
+    }
+    return NULL;
+}
+
+//  Write a rejected stream: same media and proto, port 0, one format.
+static void
+s_put_rejected (s_buf_t *buf, sdp_media_t *med)
+{
+    const char *fmt = osip_list_get (&med->m_payloads, 0);
+    s_put (buf, "m=%s 0 %s %s\r\n", med->m_media, med->m_proto,
+           s_token (fmt) ? fmt : "0");
+}
+
+//  Write one media section. Returns 1 when it is an active audio stream,
+//  0 when it was written rejected (port 0), -1 on malformed input.
+static int
+s_put_media (s_buf_t *buf, sdp_media_t *med, char *error, size_t size)
+{
+    long port;
+    if (!s_token (med->m_media) || !s_token (med->m_proto)
+        || !s_number (med->m_port, 0, 65535, &port)) {
+        snprintf (error, size, "malformed m= line");
+        return -1;
+    }
+    bool rtp = strcmp (med->m_proto, "RTP/AVP") == 0
+               || strcmp (med->m_proto, "RTP/AVPF") == 0;
+    if (strcmp (med->m_media, "audio") != 0 || !rtp || port == 0) {
+        s_put_rejected (buf, med);
+        return 0;
+    }
+    //  Supported payload types, in the peer's order.
+    char pts[64] = "";
+    bool has_voice = false;
+    for (int i = 0; i < osip_list_size (&med->m_payloads); i++) {
+        const char *pt = osip_list_get (&med->m_payloads, i);
+        const char *codec = s_codec (med, pt);
+        if (!codec || strlen (pts) + strlen (pt) + 2 > sizeof pts)
+            continue;
+        if (strcmp (codec, "telephone-event") != 0)
+            has_voice = true;
+        strcat (pts, " ");
+        strcat (pts, pt);
+    }
+    if (!has_voice) {
+        s_put_rejected (buf, med);
+        return 0;
+    }
+    s_put (buf, "m=audio %ld %s%s\r\n", port, med->m_proto, pts);
+    for (int i = 0; i < osip_list_size (&med->c_connections); i++)
+        if (s_put_connection (buf, osip_list_get (&med->c_connections, i))) {
+            snprintf (error, size, "malformed c= line");
+            return -1;
+        }
+    for (int i = 0; i < osip_list_size (&med->m_payloads); i++) {
+        const char *pt = osip_list_get (&med->m_payloads, i);
+        const char *codec = s_codec (med, pt);
+        if (!codec)
+            continue;
+        s_put (buf, "a=rtpmap:%s %s/8000\r\n", pt, codec);
+        const char *fmtp = s_fmtp (med, pt);
+        if (fmtp && strcmp (codec, "telephone-event") == 0 && s_token (fmtp))
+            s_put (buf, "a=fmtp:%s %s\r\n", pt, fmtp);
+    }
+    s_put (buf, "a=ptime:20\r\n");
+    for (int i = 0; i < osip_list_size (&med->a_attributes); i++) {
+        sdp_attribute_t *a = osip_list_get (&med->a_attributes, i);
+        if (!a->a_att_field)
+            continue;
+        if (strcasecmp (a->a_att_field, "rtcp-mux") == 0)
+            s_put (buf, "a=rtcp-mux\r\n");
+        else if (strcasecmp (a->a_att_field, "rtcp") == 0 && a->a_att_value
+                 && strlen (a->a_att_value) < 100
+                 && !strpbrk (a->a_att_value, "\r\n"))
+            s_put (buf, "a=rtcp:%s\r\n", a->a_att_value);
+    }
+    const char *dir = s_direction (&med->a_attributes);
+    if (dir)
+        s_put (buf, "a=%s\r\n", dir);
+    return 1;
+}
+
+//  Parse body into a libosip2 SDP message; NULL with a reason on error.
+static sdp_message_t *
+s_parse (const char *body, size_t len, char *error, size_t size)
+{
+    if (!body || len == 0) {
+        snprintf (error, size, "empty SDP");
+        return NULL;
+    }
+    if (len >= SIPD_SDP_MAX) {
+        snprintf (error, size, "SDP too large (%zu bytes)", len);
+        return NULL;
+    }
+    if (memchr (body, 0, len)) {
+        snprintf (error, size, "NUL byte in SDP");
+        return NULL;
+    }
+    char *text = zmalloc (len + 1);
+    memcpy (text, body, len);
+    sdp_message_t *sdp = NULL;
+    if (sdp_message_init (&sdp) != 0) {
+        free (text);
+        snprintf (error, size, "out of memory");
+        return NULL;
+    }
+    int rc = sdp_message_parse (sdp, text);
+    free (text);
+    if (rc != 0 || !sdp->v_version || strcmp (sdp->v_version, "0") != 0) {
+        sdp_message_free (sdp);
+        snprintf (error, size, "malformed SDP");
+        return NULL;
+    }
+    return sdp;
+}
+
+//  Build the description after o=, into buf. Returns 0 or -1 (error set).
+static int
+s_build_body (s_buf_t *buf, sdp_message_t *sdp, char *error, size_t size)
+{
+    s_put (buf, "s=sipserver\r\n");
+    if (s_put_connection (buf, sdp->c_connection)) {
+        snprintf (error, size, "malformed c= line");
+        return -1;
+    }
+    s_put (buf, "t=0 0\r\n");
+    const char *dir = s_direction (&sdp->a_attributes);
+    if (dir)
+        s_put (buf, "a=%s\r\n", dir);
+    int active = 0;
+    int count = osip_list_size (&sdp->m_medias);
+    if (count == 0) {
+        snprintf (error, size, "SDP without media");
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        sdp_media_t *med = osip_list_get (&sdp->m_medias, i);
+        int rc = s_put_media (buf, med, error, size);
+        if (rc < 0)
+            return -1;
+        //  An active stream needs a connection address somewhere.
+        if (rc == 1 && !sdp->c_connection
+            && osip_list_size (&med->c_connections) == 0) {
+            snprintf (error, size, "audio stream without c= line");
+            return -1;
+        }
+        active += rc;
+    }
+    if (active == 0) {
+        snprintf (error, size, "no supported audio codec (PCMU, PCMA)");
+        return -1;
+    }
+    if (buf->overflow) {
+        snprintf (error, size, "SDP too large");
+        return -1;
+    }
+    return 0;
+}
+
+char *
+sipd_sdp_rewrite (sipd_sdp_t *self, const char *body, size_t len,
+                  char *error, size_t error_size)
+{
+    assert (self);
+    assert (error);
+    error[0] = 0;
+    sdp_message_t *sdp = s_parse (body, len, error, error_size);
+    if (!sdp)
+        return NULL;
+    s_buf_t *buf = (s_buf_t *) zmalloc (sizeof *buf);
+    char *result = NULL;
+    if (s_build_body (buf, sdp, error, error_size) == 0) {
+        //  New version only when the description changed (RFC 3264 §8).
+        if (!self->last || strcmp (self->last, buf->data) != 0) {
+            self->version++;
+            free (self->last);
+            self->last = strdup (buf->data);
+        }
+        size_t size = buf->len + 256;
+        result = (char *) zmalloc (size);
+        snprintf (result, size, "v=0\r\no=sipd %llu %llu IN %s %s\r\n%s",
+                  self->sess_id, self->version,
+                  strchr (self->local_ip, ':') ? "IP6" : "IP4",
+                  self->local_ip, buf->data);
+    }
+    free (buf);
+    sdp_message_free (sdp);
+    return result;
+}
+
+unsigned long long
+sipd_sdp_version (sipd_sdp_t *self)
+{
+    assert (self);
+    return self->version;
+}
+
+bool
+sipd_sdp_is_hold (const char *body, size_t len)
+{
+    char error[128];
+    sdp_message_t *sdp = s_parse (body, len, error, sizeof error);
+    if (!sdp)
+        return false;
+    bool hold = false;
+    const char *session_dir = s_direction (&sdp->a_attributes);
+    for (int i = 0; i < osip_list_size (&sdp->m_medias); i++) {
+        sdp_media_t *med = osip_list_get (&sdp->m_medias, i);
+        if (!med->m_media || strcmp (med->m_media, "audio") != 0
+            || !med->m_port || strcmp (med->m_port, "0") == 0)
+            continue;
+        const char *dir = s_direction (&med->a_attributes);
+        if (!dir)
+            dir = session_dir;
+        sdp_connection_t *c = osip_list_get (&med->c_connections, 0);
+        if (!c)
+            c = sdp->c_connection;
+        hold = (dir && (strcmp (dir, "sendonly") == 0
+                        || strcmp (dir, "inactive") == 0))
+               || (c && c->c_addr && strcmp (c->c_addr, "0.0.0.0") == 0);
+        break;
+    }
+    sdp_message_free (sdp);
+    return hold;
+}
