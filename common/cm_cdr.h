@@ -236,10 +236,11 @@ json_t *
     cm_cdr_to_json (const cm_cdr_t *self);
 
 //  Decode and validate a JSON object (not consumed). Every column must be
-//  present with the right type (answer_time may be null or ""); duration,
-//  billsec and fci, when present, must agree with the values derived from
-//  the other columns; the result must pass cm_cdr_validate. Returns NULL
-//  with the reason in error on bad input.
+//  present with the right type (answer_time may be null or ""), except the
+//  derived duration, billsec and fci, which must agree with the other
+//  columns when present (fci extras are taken from it); the result must
+//  pass cm_cdr_validate. Returns NULL with the reason in error on bad
+//  input.
 //  Caller owns return value and must destroy it when done.
 cm_cdr_t *
     cm_cdr_from_json (json_t *json, char *error, size_t size);
