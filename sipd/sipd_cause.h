@@ -135,7 +135,7 @@ int
 
 //  Write the Reason header value for a cause:
 //      Q.850;cause=17;text="User busy"
-//  into buf (size bytes, 64 is always enough). Returns buf.
+//  into buf (size bytes, 128 is always enough). Returns buf.
 char *
     sipd_cause_reason_format (int cause, char *buf, size_t size);
 
