@@ -1,0 +1,511 @@
+//  sipd_auth — HTTP digest authentication for SIP (RFC 7616, RFC 8760).
+//
+//  A nonce is self-validating: hex(time) hex(random) hex(HMAC-SHA-256 of
+//  both under the process secret, first 16 bytes). We therefore keep no
+//  state per challenge; the only state is the table of nonces that have
+//  been used successfully, with the highest nonce count seen, so that a
+//  replayed or non-increasing nc is refused (RFC 7616 §3.4 "nc").
+//
+//  Verification order matters for security. The response digest is
+//  checked first, against the claimed user's password. Only a correct
+//  digest can lead to "stale" (an expired nonce, a nonce of an earlier
+//  process, or a replay): the client proved it knows the password, so a
+//  fresh challenge lets it retry without asking its user. A wrong digest is
+//  always a failure, whatever the nonce, and is counted by the caller's
+//  throttle. Digests are compared with CRYPTO_memcmp.
+
+#include "sipd_auth.h"
+#include "cm_log.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define SECRET_SIZE 32          //  bytes of the per-process HMAC key
+#define NONCE_TIME_HEX 10       //  hex digits of the creation time
+#define NONCE_RAND_HEX 16       //  hex digits of randomness
+#define NONCE_MAC_HEX 32        //  hex digits of the truncated HMAC
+#define NONCE_LEN (NONCE_TIME_HEX + NONCE_RAND_HEX + NONCE_MAC_HEX)
+#define MAX_TRACKED 200000      //  bound of the used-nonce table
+#define HEX_MAX 65              //  SHA-256 hex plus NUL
+
+typedef enum { S_MD5 = 0, S_SHA256 = 1 } s_algo_t;
+
+//  One extension's precomputed HA1 values.
+typedef struct {
+    char ha1_md5[HEX_MAX];      //  MD5(user:realm:password) in hex
+    char ha1_sha256[HEX_MAX];   //  SHA-256(...) in hex; "" if unknown
+} s_user_t;
+
+//  One successfully used nonce.
+typedef struct {
+    uint32_t last_nc;           //  highest nc accepted (0: used without qop)
+    int64_t expires;            //  when the entry can be forgotten
+} s_used_t;
+
+struct _sipd_auth_t {
+    char *realm;                    //  digest realm (owned)
+    int lifetime;                   //  nonce lifetime, seconds
+    unsigned char secret[SECRET_SIZE];  //  HMAC key, random per process
+    zhashx_t *users;                //  number -> s_user_t (owned)
+    zhashx_t *used;                 //  nonce -> s_used_t (owned)
+    sipd_clock_fn *clock;           //  time source
+    void *clock_arg;                //  its argument (borrowed)
+};
+
+static int64_t
+s_time (void *arg)
+{
+    (void) arg;
+    return (int64_t) time (NULL);
+}
+
+static int64_t
+s_now (sipd_auth_t *self)
+{
+    return self->clock (self->clock_arg);
+}
+
+static void
+s_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
+s_hex (const unsigned char *data, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+//  Hash text with the algorithm into lowercase hex (out: HEX_MAX bytes).
+static void
+s_hash (s_algo_t algo, const char *text, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    const EVP_MD *type = algo == S_MD5 ? EVP_md5 () : EVP_sha256 ();
+    if (EVP_Digest (text, strlen (text), md, &len, type, NULL) != 1)
+        len = 0;    //  cannot happen with built-in digests; yields ""
+    s_hex (md, len, out);
+}
+
+static bool
+s_is_hex (const char *text, size_t len)
+{
+    if (strlen (text) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isxdigit ((unsigned char) text[i]))
+            return false;
+    return true;
+}
+
+//  Compute the HA1 values of one extension. Returns -1 on a bad md5: entry.
+static int
+s_user_init (s_user_t *user, const char *number, const char *realm,
+             const char *password)
+{
+    memset (user, 0, sizeof *user);
+    if (strncasecmp (password, "md5:", 4) == 0) {
+        if (!s_is_hex (password + 4, 32))
+            return -1;
+        for (int i = 0; i < 32; i++)
+            user->ha1_md5[i] = (char) tolower ((unsigned char) password[4 + i]);
+        return 0;
+    }
+    char *a1 = zsys_sprintf ("%s:%s:%s", number, realm, password);
+    s_hash (S_MD5, a1, user->ha1_md5);
+    s_hash (S_SHA256, a1, user->ha1_sha256);
+    //  a1 holds the password: wipe before freeing
+    OPENSSL_cleanse (a1, strlen (a1));
+    zstr_free (&a1);
+    return 0;
+}
+
+sipd_auth_t *
+sipd_auth_new (cm_config_t *config)
+{
+    assert (config);
+    sipd_auth_t *self = (sipd_auth_t *) zmalloc (sizeof (sipd_auth_t));
+    self->realm = strdup (cm_config_str (config, "sipd", "realm"));
+    self->lifetime = (int) cm_config_int (config, "sipd", "nonce_lifetime");
+    self->clock = s_time;
+    self->users = zhashx_new ();
+    zhashx_set_destructor (self->users, s_free);
+    self->used = zhashx_new ();
+    zhashx_set_destructor (self->used, s_free);
+    if (RAND_bytes (self->secret, SECRET_SIZE) != 1) {
+        CM_LOG (CM_LOG_ERROR, "auth", "cannot draw a random nonce secret");
+        sipd_auth_destroy (&self);
+        return NULL;
+    }
+    zhashx_t *map = cm_config_map (config, "extensions");
+    for (const char *password = (const char *) zhashx_first (map); password;
+         password = (const char *) zhashx_next (map)) {
+        const char *number = (const char *) zhashx_cursor (map);
+        s_user_t *user = (s_user_t *) zmalloc (sizeof (s_user_t));
+        if (s_user_init (user, number, self->realm, password) != 0) {
+            CM_LOG (CM_LOG_ERROR, "auth",
+                    "extension %s: md5: password is not 32 hex digits",
+                    CM_PII (number));
+            free (user);
+            sipd_auth_destroy (&self);
+            return NULL;
+        }
+        zhashx_insert (self->users, number, user);
+    }
+    return self;
+}
+
+void
+sipd_auth_destroy (sipd_auth_t **self_p)
+{
+    assert (self_p);
+    sipd_auth_t *self = *self_p;
+    if (!self)
+        return;
+    OPENSSL_cleanse (self->secret, SECRET_SIZE);
+    zhashx_destroy (&self->users);
+    zhashx_destroy (&self->used);
+    free (self->realm);
+    free (self);
+    *self_p = NULL;
+}
+
+//  MAC of the nonce's time and random parts, as NONCE_MAC_HEX hex digits.
+static void
+s_nonce_mac (sipd_auth_t *self, const char *prefix, size_t len, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (!HMAC (EVP_sha256 (), self->secret, SECRET_SIZE,
+               (const unsigned char *) prefix, len, md, &md_len))
+        memset (md, 0, sizeof md);  //  cannot happen; nonce then invalid
+    s_hex (md, NONCE_MAC_HEX / 2, out);
+}
+
+static void
+s_nonce_new (sipd_auth_t *self, char *out)
+{
+    unsigned char random[NONCE_RAND_HEX / 2];
+    if (RAND_bytes (random, sizeof random) != 1)
+        memset (random, 0, sizeof random);  //  still unique by time+MAC
+    snprintf (out, NONCE_TIME_HEX + 1, "%010llx",
+              (unsigned long long) s_now (self));
+    s_hex (random, sizeof random, out + NONCE_TIME_HEX);
+    s_nonce_mac (self, out, NONCE_TIME_HEX + NONCE_RAND_HEX,
+                 out + NONCE_TIME_HEX + NONCE_RAND_HEX);
+}
+
+//  Check a nonce we issued: returns its creation time, or -1 when it is
+//  not ours (other process, forged, garbled).
+static int64_t
+s_nonce_time (sipd_auth_t *self, const char *nonce)
+{
+    if (!s_is_hex (nonce, NONCE_LEN))
+        return -1;
+    char mac[NONCE_MAC_HEX + 1];
+    s_nonce_mac (self, nonce, NONCE_TIME_HEX + NONCE_RAND_HEX, mac);
+    if (CRYPTO_memcmp (mac, nonce + NONCE_TIME_HEX + NONCE_RAND_HEX,
+                       NONCE_MAC_HEX)
+        != 0)
+        return -1;
+    char stamp[NONCE_TIME_HEX + 1];
+    memcpy (stamp, nonce, NONCE_TIME_HEX);
+    stamp[NONCE_TIME_HEX] = '\0';
+    return (int64_t) strtoll (stamp, NULL, 16);
+}
+
+int
+sipd_auth_challenge (sipd_auth_t *self, osip_message_t *response,
+                     const char *user, bool stale)
+{
+    assert (self);
+    assert (response);
+    int code = osip_message_get_status_code (response);
+    if (code != 401 && code != 407)
+        return -1;
+    const char *name = code == 401 ? "WWW-Authenticate" : "Proxy-Authenticate";
+    bool md5_only = false;
+    if (user) {
+        s_user_t *entry = (s_user_t *) zhashx_lookup (self->users, user);
+        md5_only = entry && entry->ha1_sha256[0] == '\0';
+    }
+    //  RFC 8760 §2.4: one header per algorithm, most preferred first
+    static const char *algorithms[] = {"SHA-256", "MD5"};
+    for (int i = md5_only ? 1 : 0; i < 2; i++) {
+        char nonce[NONCE_LEN + 1];
+        s_nonce_new (self, nonce);
+        char *value = zsys_sprintf (
+            "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
+            self->realm, nonce, algorithms[i], stale ? ", stale=true" : "");
+        int rc = osip_message_set_header (response, name, value);
+        zstr_free (&value);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+//  A dequoted copy of an osip parameter value, or NULL. Caller frees.
+static char *
+s_param (const char *value)
+{
+    if (!value)
+        return NULL;
+    char *copy = strdup (value);
+    osip_dequote (copy);
+    return copy;
+}
+
+//  The fields of one credentials header, dequoted (owned).
+typedef struct {
+    char *username, *realm, *nonce, *uri, *response;
+    char *algorithm, *cnonce, *qop, *nc;
+} s_creds_t;
+
+static void
+s_creds_free (s_creds_t *creds)
+{
+    free (creds->username);
+    free (creds->realm);
+    free (creds->nonce);
+    free (creds->uri);
+    free (creds->response);
+    free (creds->algorithm);
+    free (creds->cnonce);
+    free (creds->qop);
+    free (creds->nc);
+    memset (creds, 0, sizeof *creds);
+}
+
+//  Find the credentials for our realm (Authorization and
+//  Proxy-Authorization share osip's type). Returns 0 when found.
+static int
+s_creds_find (sipd_auth_t *self, const osip_message_t *request, bool proxy,
+              s_creds_t *creds)
+{
+    const osip_list_t *list
+        = proxy ? &request->proxy_authorizations : &request->authorizations;
+    for (int i = 0; i < osip_list_size (list); i++) {
+        osip_authorization_t *auth
+            = (osip_authorization_t *) osip_list_get (list, i);
+        if (!auth || !auth->auth_type
+            || strcasecmp (auth->auth_type, "Digest") != 0)
+            continue;
+        char *realm = s_param (auth->realm);
+        bool ours = realm && strcmp (realm, self->realm) == 0;
+        free (realm);
+        if (!ours)
+            continue;
+        creds->username = s_param (auth->username);
+        creds->realm = s_param (auth->realm);
+        creds->nonce = s_param (auth->nonce);
+        creds->uri = s_param (auth->uri);
+        creds->response = s_param (auth->response);
+        creds->algorithm = s_param (auth->algorithm);
+        creds->cnonce = s_param (auth->cnonce);
+        creds->qop = s_param (auth->message_qop);
+        creds->nc = s_param (auth->nonce_count);
+        return 0;
+    }
+    return -1;
+}
+
+//  Does the digest-uri name the request's target (RFC 7616 §3.4.6)?
+static bool
+s_uri_matches (const osip_message_t *request, const char *text)
+{
+    osip_uri_t *uri = NULL;
+    const osip_uri_t *req = request->req_uri;
+    if (!req || osip_uri_init (&uri) != 0)
+        return false;
+    bool match = false;
+    if (osip_uri_parse (uri, text) == 0) {
+        match = uri->scheme && req->scheme
+                && strcasecmp (uri->scheme, req->scheme) == 0 && uri->host
+                && req->host && strcasecmp (uri->host, req->host) == 0;
+        const char *u1 = uri->username ? uri->username : "";
+        const char *u2 = req->username ? req->username : "";
+        const char *p1 = uri->port ? uri->port : "";
+        const char *p2 = req->port ? req->port : "";
+        match = match && strcmp (u1, u2) == 0 && strcmp (p1, p2) == 0;
+    }
+    osip_uri_free (uri);
+    return match;
+}
+
+//  Expected response digest (RFC 7616 §3.4.1). out: HEX_MAX bytes.
+static void
+s_expected (s_algo_t algo, const char *ha1, const char *method,
+            const s_creds_t *creds, char *out)
+{
+    char ha2[HEX_MAX];
+    char *a2 = zsys_sprintf ("%s:%s", method, creds->uri);
+    s_hash (algo, a2, ha2);
+    zstr_free (&a2);
+    char *kd = creds->qop
+                   ? zsys_sprintf ("%s:%s:%s:%s:%s:%s", ha1, creds->nonce,
+                                   creds->nc, creds->cnonce, creds->qop, ha2)
+                   : zsys_sprintf ("%s:%s:%s", ha1, creds->nonce, ha2);
+    s_hash (algo, kd, out);
+    zstr_free (&kd);
+}
+
+//  Constant-time comparison of the client's hex digest with ours.
+static bool
+s_digest_equal (const char *expected, const char *given)
+{
+    size_t len = strlen (expected);
+    if (len == 0 || strlen (given) != len)
+        return false;
+    char lower[HEX_MAX];
+    for (size_t i = 0; i < len; i++)
+        lower[i] = (char) tolower ((unsigned char) given[i]);
+    return CRYPTO_memcmp (expected, lower, len) == 0;
+}
+
+//  Record a use of a valid, live nonce. Returns false on a replay (nc not
+//  higher than before, or a second use without qop) or a full table.
+static bool
+s_nonce_use (sipd_auth_t *self, const char *nonce, uint32_t nc,
+             int64_t created)
+{
+    s_used_t *used = (s_used_t *) zhashx_lookup (self->used, nonce);
+    if (used) {
+        if (nc == 0 || nc <= used->last_nc)
+            return false;
+        used->last_nc = nc;
+        return true;
+    }
+    if (zhashx_size (self->used) >= MAX_TRACKED) {
+        sipd_auth_expire (self);
+        if (zhashx_size (self->used) >= MAX_TRACKED)
+            return false;   //  client gets a stale challenge and retries
+    }
+    used = (s_used_t *) zmalloc (sizeof (s_used_t));
+    used->last_nc = nc;
+    used->expires = created + self->lifetime + 1;
+    zhashx_insert (self->used, nonce, used);
+    return true;
+}
+
+//  Validate the syntax of the fields; returns false on a malformed header.
+static bool
+s_creds_valid (const osip_message_t *request, const s_creds_t *creds)
+{
+    if (!creds->username || !*creds->username || !creds->nonce
+        || !creds->uri || !creds->response)
+        return false;
+    if (creds->qop && (!creds->cnonce || !creds->nc
+                       || !s_is_hex (creds->nc, 8)))
+        return false;
+    return s_uri_matches (request, creds->uri);
+}
+
+sipd_auth_result_t
+sipd_auth_verify (sipd_auth_t *self, const osip_message_t *request,
+                  bool proxy, char *user, size_t size)
+{
+    assert (self);
+    assert (request);
+    if (user && size)
+        user[0] = '\0';
+    s_creds_t creds = {0};
+    if (!request->sip_method || s_creds_find (self, request, proxy, &creds))
+        return SIPD_AUTH_MISSING;
+
+    sipd_auth_result_t result = SIPD_AUTH_FAILED;
+    if (!s_creds_valid (request, &creds)) {
+        result = SIPD_AUTH_MALFORMED;
+        goto out;
+    }
+    if (user && size)
+        snprintf (user, size, "%s", creds.username);
+    s_user_t *entry = (s_user_t *) zhashx_lookup (self->users, creds.username);
+    s_algo_t algo = S_MD5;
+    if (creds.algorithm && strcasecmp (creds.algorithm, "SHA-256") == 0)
+        algo = S_SHA256;
+    else if (creds.algorithm && strcasecmp (creds.algorithm, "MD5") != 0)
+        goto out;   //  an algorithm we never offered (-sess, SHA-512-256)
+    if (creds.qop && strcasecmp (creds.qop, "auth") != 0)
+        goto out;   //  auth-int was never offered
+    if (!entry)
+        goto out;
+    const char *ha1 = algo == S_MD5 ? entry->ha1_md5 : entry->ha1_sha256;
+    char expected[HEX_MAX];
+    s_expected (algo, ha1, request->sip_method, &creds, expected);
+    if (!*ha1 || !s_digest_equal (expected, creds.response))
+        goto out;
+
+    //  The client knows the password; now the nonce must be fresh.
+    result = SIPD_AUTH_STALE;
+    int64_t created = s_nonce_time (self, creds.nonce);
+    int64_t now = s_now (self);
+    if (created < 0 || created > now + 1 || now - created > self->lifetime)
+        goto out;
+    uint32_t nc = creds.qop ? (uint32_t) strtoul (creds.nc, NULL, 16) : 0;
+    if (creds.qop && nc == 0)
+        goto out;
+    if (!s_nonce_use (self, creds.nonce, nc, created)) {
+        CM_LOG (CM_LOG_INFO, "auth", "user=%s replayed nonce count refused",
+                CM_PII (creds.username));
+        goto out;
+    }
+    result = SIPD_AUTH_OK;
+out:
+    s_creds_free (&creds);
+    return result;
+}
+
+bool
+sipd_auth_has_user (sipd_auth_t *self, const char *number)
+{
+    assert (self);
+    return number && zhashx_lookup (self->users, number) != NULL;
+}
+
+void
+sipd_auth_expire (sipd_auth_t *self)
+{
+    assert (self);
+    int64_t now = s_now (self);
+    zlist_t *doomed = zlist_new ();
+    zlist_autofree (doomed);
+    for (s_used_t *used = (s_used_t *) zhashx_first (self->used); used;
+         used = (s_used_t *) zhashx_next (self->used))
+        if (used->expires <= now)
+            zlist_append (doomed, (void *) zhashx_cursor (self->used));
+    for (char *key = (char *) zlist_first (doomed); key;
+         key = (char *) zlist_next (doomed))
+        zhashx_delete (self->used, key);
+    zlist_destroy (&doomed);
+}
+
+size_t
+sipd_auth_tracked (sipd_auth_t *self)
+{
+    assert (self);
+    return zhashx_size (self->used);
+}
+
+void
+sipd_auth_set_clock (sipd_auth_t *self, sipd_clock_fn *fn, void *arg)
+{
+    assert (self);
+    self->clock = fn ? fn : s_time;
+    self->clock_arg = fn ? arg : NULL;
+}

@@ -1,0 +1,643 @@
+//  sipd_location — bindings of contacts to extensions, with expiry,
+//  status, events and persistence (see sipd_location.h).
+//
+//  Every configured extension has an entry from the start, so status can
+//  list offline extensions and unknown numbers are refused cheaply. An
+//  entry holds a short list of bindings (at most SIPD_LOCATION_MAX_CONTACTS)
+//  and the call state set by the B2BUA; the visible state is derived:
+//  busy or ringing when a call says so, else idle with a binding, else
+//  offline. The last published state is remembered so "ext.status" fires
+//  only on real changes.
+//
+//  Persistence trades durability for a loop that never blocks: a change
+//  only sets a dirty flag, and the next tick (once a second) serializes all
+//  bindings to registrations.json.tmp and renames it over
+//  registrations.json. rename is atomic, so a crash leaves either the old
+//  or the new file; without fsync a power loss may lose the last second of
+//  registrations, which phones repair by re-registering.
+
+#include "sipd_location.h"
+#include "cm_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FILE_NAME "registrations.json"
+#define FILE_VERSION 1
+
+//  One binding (all strings owned).
+typedef struct {
+    char *uri;                  //  contact URI
+    char *instance;             //  +sip.instance or NULL
+    int reg_id;                 //  reg-id or 0
+    char *call_id;              //  Call-ID of the last REGISTER
+    uint32_t cseq;              //  its CSeq number
+    int64_t expires;            //  absolute expiry
+    char *user_agent;           //  User-Agent or NULL
+    sipd_source_t source;       //  where the REGISTER came from
+} s_binding_t;
+
+//  One extension.
+typedef struct {
+    char number[32];            //  extension number
+    zlistx_t *bindings;         //  s_binding_t (owned)
+    sipd_call_state_t call_state;   //  set by the B2BUA
+    const char *published;      //  state last published (static string)
+} s_ext_t;
+
+struct _sipd_location_t {
+    zhashx_t *exts;             //  number -> s_ext_t (owned)
+    char *path;                 //  registrations.json or NULL (owned)
+    char *tmp_path;             //  its temporary sibling (owned)
+    sipd_events_t *events;      //  publisher or NULL (borrowed)
+    bool dirty;                 //  changes not yet written
+    size_t size;                //  total bindings
+    sipd_clock_fn *clock;       //  time source
+    void *clock_arg;            //  its argument (borrowed)
+};
+
+static int64_t
+s_time (void *arg)
+{
+    (void) arg;
+    return (int64_t) time (NULL);
+}
+
+static int64_t
+s_now (sipd_location_t *self)
+{
+    return self->clock (self->clock_arg);
+}
+
+static char *
+s_dup (const char *text)
+{
+    return text ? strdup (text) : NULL;
+}
+
+static void
+s_binding_destroy (void **item_p)
+{
+    s_binding_t *binding = (s_binding_t *) *item_p;
+    if (binding) {
+        free (binding->uri);
+        free (binding->instance);
+        free (binding->call_id);
+        free (binding->user_agent);
+        free (binding);
+    }
+    *item_p = NULL;
+}
+
+static void
+s_ext_destroy (void **item_p)
+{
+    s_ext_t *ext = (s_ext_t *) *item_p;
+    if (ext) {
+        zlistx_destroy (&ext->bindings);
+        free (ext);
+    }
+    *item_p = NULL;
+}
+
+static const char *
+s_transport_name (sipd_transport_kind_t kind)
+{
+    return kind == SIPD_TRANSPORT_TCP ? "tcp" : "udp";
+}
+
+static const char *
+s_state (s_ext_t *ext)
+{
+    if (ext->call_state == SIPD_CALL_STATE_BUSY)
+        return "busy";
+    if (ext->call_state == SIPD_CALL_STATE_RINGING)
+        return "ringing";
+    return zlistx_size (ext->bindings) ? "idle" : "offline";
+}
+
+//  Publish ext.status when the visible state changed since last time.
+static void
+s_publish_state (sipd_location_t *self, s_ext_t *ext)
+{
+    const char *state = s_state (ext);
+    if (ext->published == state)
+        return;
+    ext->published = state;
+    CM_LOG (CM_LOG_INFO, "location", "ext=%s state=%s",
+            CM_PII (ext->number), state);
+    if (self->events) {
+        json_t *body = json_pack ("{s:s, s:s}", "number", ext->number,
+                                  "state", state);
+        //  a dropped event is logged by sipd_events; state stays correct
+        (void) sipd_events_publish (self->events, "ext.status", &body);
+    }
+}
+
+//  Publish a "reg" event about one binding.
+static void
+s_publish_reg (sipd_location_t *self, s_ext_t *ext,
+               const s_binding_t *binding, const char *event)
+{
+    CM_LOG (CM_LOG_INFO, "location", "ext=%s contact=%s %s transport=%s "
+            "src=%s:%d",
+            CM_PII (ext->number), CM_PII (binding->uri), event,
+            s_transport_name (binding->source.transport),
+            binding->source.ip, binding->source.port);
+    if (!self->events)
+        return;
+    int64_t left = binding->expires - s_now (self);
+    json_t *body = json_pack (
+        "{s:s, s:s, s:s, s:I, s:i, s:s, s:s?}", "number", ext->number,
+        "event", event, "uri", binding->uri, "expires_in",
+        (json_int_t) (left > 0 ? left : 0), "contacts",
+        (int) zlistx_size (ext->bindings), "transport",
+        s_transport_name (binding->source.transport), "user_agent",
+        binding->user_agent);
+    (void) sipd_events_publish (self->events, "reg", &body);  //  logged
+}
+
+static void s_load (sipd_location_t *self);
+
+sipd_location_t *
+sipd_location_new (zhashx_t *numbers, const char *spool_dir,
+                   sipd_events_t *events)
+{
+    assert (numbers);
+    sipd_location_t *self
+        = (sipd_location_t *) zmalloc (sizeof (sipd_location_t));
+    self->exts = zhashx_new ();
+    zhashx_set_destructor (self->exts, s_ext_destroy);
+    self->events = events;
+    self->clock = s_time;
+    for (void *item = zhashx_first (numbers); item;
+         item = zhashx_next (numbers)) {
+        const char *number = (const char *) zhashx_cursor (numbers);
+        if (strlen (number) >= sizeof ((s_ext_t *) 0)->number) {
+            CM_LOG (CM_LOG_WARN, "location", "extension %s: number too long, "
+                    "ignored", CM_PII (number));
+            continue;
+        }
+        s_ext_t *ext = (s_ext_t *) zmalloc (sizeof (s_ext_t));
+        snprintf (ext->number, sizeof ext->number, "%s", number);
+        ext->bindings = zlistx_new ();
+        zlistx_set_destructor (ext->bindings, s_binding_destroy);
+        ext->published = "offline";
+        zhashx_insert (self->exts, number, ext);
+    }
+    if (spool_dir) {
+        self->path = zsys_sprintf ("%s/%s", spool_dir, FILE_NAME);
+        self->tmp_path = zsys_sprintf ("%s/%s.tmp", spool_dir, FILE_NAME);
+        s_load (self);
+    }
+    return self;
+}
+
+void
+sipd_location_destroy (sipd_location_t **self_p)
+{
+    assert (self_p);
+    sipd_location_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->dirty)
+        (void) sipd_location_flush (self);  //  failure logged
+    zhashx_destroy (&self->exts);
+    zstr_free (&self->path);
+    zstr_free (&self->tmp_path);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+sipd_location_set_clock (sipd_location_t *self, sipd_clock_fn *fn, void *arg)
+{
+    assert (self);
+    self->clock = fn ? fn : s_time;
+    self->clock_arg = fn ? arg : NULL;
+}
+
+bool
+sipd_location_has_extension (sipd_location_t *self, const char *number)
+{
+    assert (self);
+    return number && zhashx_lookup (self->exts, number) != NULL;
+}
+
+//  Does binding stand for contact? Instance ids win (RFC 5626 §6);
+//  otherwise the contact URIs must be equal.
+static bool
+s_matches (const s_binding_t *binding, const sipd_contact_t *contact)
+{
+    if (binding->instance && contact->instance)
+        return strcmp (binding->instance, contact->instance) == 0
+               && binding->reg_id == contact->reg_id;
+    return contact->uri && strcmp (binding->uri, contact->uri) == 0;
+}
+
+static s_binding_t *
+s_find (s_ext_t *ext, const sipd_contact_t *contact)
+{
+    for (s_binding_t *binding = (s_binding_t *) zlistx_first (ext->bindings);
+         binding; binding = (s_binding_t *) zlistx_next (ext->bindings))
+        if (s_matches (binding, contact))
+            return binding;
+    return NULL;
+}
+
+sipd_location_check_t
+sipd_location_check (sipd_location_t *self, const char *number,
+                     const sipd_contact_t *contact)
+{
+    assert (self);
+    assert (contact);
+    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+                          : NULL;
+    s_binding_t *binding = ext ? s_find (ext, contact) : NULL;
+    if (!binding)
+        return SIPD_LOCATION_NEW;
+    if (contact->call_id && strcmp (binding->call_id, contact->call_id) == 0
+        && contact->cseq <= binding->cseq)
+        return SIPD_LOCATION_OUT_OF_ORDER;
+    return SIPD_LOCATION_UPDATE;
+}
+
+static void
+s_binding_set (s_binding_t *binding, const sipd_contact_t *contact)
+{
+    free (binding->uri);
+    free (binding->instance);
+    free (binding->call_id);
+    free (binding->user_agent);
+    binding->uri = strdup (contact->uri);
+    binding->instance = s_dup (contact->instance);
+    binding->reg_id = contact->reg_id;
+    binding->call_id = strdup (contact->call_id);
+    binding->cseq = contact->cseq;
+    binding->expires = contact->expires;
+    binding->user_agent = s_dup (contact->user_agent);
+    binding->source = contact->source;
+    binding->source.ip[sizeof binding->source.ip - 1] = '\0';
+}
+
+//  Remove the binding under the list cursor of ext.
+static void
+s_remove_current (sipd_location_t *self, s_ext_t *ext, const char *event)
+{
+    s_binding_t *binding = (s_binding_t *) zlistx_detach_cur (ext->bindings);
+    self->size--;
+    self->dirty = true;
+    s_publish_reg (self, ext, binding, event);
+    s_binding_destroy ((void **) &binding);
+}
+
+int
+sipd_location_bind (sipd_location_t *self, const char *number,
+                    const sipd_contact_t *contact)
+{
+    assert (self);
+    assert (contact);
+    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+                          : NULL;
+    if (!ext || !contact->uri || !contact->call_id)
+        return -1;
+    s_binding_t *binding = s_find (ext, contact);
+    const char *event = "refreshed";
+    if (!binding) {
+        event = "registered";
+        if (zlistx_size (ext->bindings) >= SIPD_LOCATION_MAX_CONTACTS) {
+            //  Replace the binding that would expire first.
+            s_binding_t *oldest = NULL;
+            void *handle = NULL;
+            for (s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
+                 b; b = (s_binding_t *) zlistx_next (ext->bindings))
+                if (!oldest || b->expires < oldest->expires) {
+                    oldest = b;
+                    handle = zlistx_cursor (ext->bindings);
+                }
+            zlistx_delete (ext->bindings, handle);
+            self->size--;
+        }
+        binding = (s_binding_t *) zmalloc (sizeof (s_binding_t));
+        zlistx_add_end (ext->bindings, binding);
+        self->size++;
+    }
+    else if (binding->source.ip[0] && contact->source.port
+             && (strcmp (binding->source.ip, contact->source.ip) != 0
+                 || binding->source.port != contact->source.port
+                 || binding->source.transport != contact->source.transport))
+        event = "moved";
+    s_binding_set (binding, contact);
+    self->dirty = true;
+    s_publish_reg (self, ext, binding, event);
+    s_publish_state (self, ext);
+    return 0;
+}
+
+int
+sipd_location_unbind (sipd_location_t *self, const char *number,
+                      const sipd_contact_t *contact)
+{
+    assert (self);
+    assert (contact);
+    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+                          : NULL;
+    if (!ext || !s_find (ext, contact))
+        return -1;  //  s_find leaves the cursor on the match
+    s_remove_current (self, ext, "unregistered");
+    s_publish_state (self, ext);
+    return 0;
+}
+
+int
+sipd_location_unbind_all (sipd_location_t *self, const char *number,
+                          const char *call_id, uint32_t cseq)
+{
+    assert (self);
+    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+                          : NULL;
+    if (!ext)
+        return 0;
+    int removed = 0;
+    s_binding_t *binding = (s_binding_t *) zlistx_first (ext->bindings);
+    while (binding) {
+        bool keep = call_id && strcmp (binding->call_id, call_id) == 0
+                    && cseq <= binding->cseq;
+        if (keep)
+            binding = (s_binding_t *) zlistx_next (ext->bindings);
+        else {
+            s_remove_current (self, ext, "unregistered");
+            removed++;
+            //  detach_cur moved the cursor to the previous item
+            binding = (s_binding_t *) zlistx_item (ext->bindings)
+                          ? (s_binding_t *) zlistx_next (ext->bindings)
+                          : (s_binding_t *) zlistx_first (ext->bindings);
+        }
+    }
+    s_publish_state (self, ext);
+    return removed;
+}
+
+static int
+s_by_expiry_desc (const void *a, const void *b)
+{
+    const sipd_contact_t *x = (const sipd_contact_t *) a;
+    const sipd_contact_t *y = (const sipd_contact_t *) b;
+    return x->expires < y->expires ? 1 : x->expires > y->expires ? -1 : 0;
+}
+
+int
+sipd_location_contacts (sipd_location_t *self, const char *number,
+                        sipd_contact_t *contacts, int max)
+{
+    assert (self);
+    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+                          : NULL;
+    if (!ext || !contacts || max <= 0)
+        return 0;
+    int64_t now = s_now (self);
+    int count = 0;
+    for (s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
+         b && count < max; b = (s_binding_t *) zlistx_next (ext->bindings)) {
+        if (b->expires <= now)
+            continue;   //  expired, the next tick removes it
+        contacts[count++] = (sipd_contact_t){
+            .uri = b->uri, .instance = b->instance, .reg_id = b->reg_id,
+            .call_id = b->call_id, .cseq = b->cseq, .expires = b->expires,
+            .user_agent = b->user_agent, .source = b->source};
+    }
+    qsort (contacts, (size_t) count, sizeof *contacts, s_by_expiry_desc);
+    return count;
+}
+
+int
+sipd_location_set_call_state (sipd_location_t *self, const char *number,
+                              sipd_call_state_t state)
+{
+    assert (self);
+    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+                          : NULL;
+    if (!ext || state < SIPD_CALL_STATE_IDLE || state > SIPD_CALL_STATE_BUSY)
+        return -1;
+    ext->call_state = state;
+    s_publish_state (self, ext);
+    return 0;
+}
+
+const char *
+sipd_location_state (sipd_location_t *self, const char *number)
+{
+    assert (self);
+    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+                          : NULL;
+    return ext ? s_state (ext) : NULL;
+}
+
+static int
+s_strcmp (const void *a, const void *b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+//  Configured numbers, sorted (numerically when lengths differ, so 99
+//  comes before 100). Caller frees the array, not the strings.
+static const char **
+s_sorted_numbers (sipd_location_t *self, size_t *count_p)
+{
+    size_t count = zhashx_size (self->exts);
+    const char **numbers
+        = (const char **) zmalloc ((count + 1) * sizeof (char *));
+    size_t i = 0;
+    for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
+         ext = (s_ext_t *) zhashx_next (self->exts))
+        numbers[i++] = ext->number;
+    qsort (numbers, count, sizeof (char *), s_strcmp);
+    *count_p = count;
+    return numbers;
+}
+
+json_t *
+sipd_location_status (sipd_location_t *self)
+{
+    assert (self);
+    int64_t now = s_now (self);
+    json_t *list = json_array ();
+    size_t count = 0;
+    const char **numbers = s_sorted_numbers (self, &count);
+    for (size_t i = 0; i < count; i++) {
+        s_ext_t *ext = (s_ext_t *) zhashx_lookup (self->exts, numbers[i]);
+        sipd_contact_t contacts[SIPD_LOCATION_MAX_CONTACTS];
+        int n = sipd_location_contacts (self, ext->number, contacts,
+                                        SIPD_LOCATION_MAX_CONTACTS);
+        json_t *array = json_array ();
+        for (int j = 0; j < n; j++) {
+            char received[96];
+            snprintf (received, sizeof received,
+                      strchr (contacts[j].source.ip, ':') ? "[%s]:%d"
+                                                          : "%s:%d",
+                      contacts[j].source.ip, contacts[j].source.port);
+            json_array_append_new (
+                array,
+                json_pack ("{s:s, s:s?, s:I, s:s, s:s, s:s*}", "uri",
+                           contacts[j].uri, "user_agent",
+                           contacts[j].user_agent, "expires_in",
+                           (json_int_t) (contacts[j].expires - now),
+                           "transport",
+                           s_transport_name (contacts[j].source.transport),
+                           "received", received, "instance",
+                           contacts[j].instance));
+        }
+        json_array_append_new (
+            list, json_pack ("{s:s, s:s, s:o}", "number", ext->number,
+                             "state", s_state (ext), "contacts", array));
+    }
+    free (numbers);
+    return json_pack ("{s:o}", "extensions", list);
+}
+
+int
+sipd_location_tick (sipd_location_t *self)
+{
+    assert (self);
+    int64_t now = s_now (self);
+    int expired = 0;
+    for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
+         ext = (s_ext_t *) zhashx_next (self->exts)) {
+        if (zlistx_size (ext->bindings) == 0)
+            continue;
+        s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
+        while (b) {
+            if (b->expires > now) {
+                b = (s_binding_t *) zlistx_next (ext->bindings);
+                continue;
+            }
+            s_remove_current (self, ext, "expired");
+            expired++;
+            b = (s_binding_t *) zlistx_item (ext->bindings)
+                    ? (s_binding_t *) zlistx_next (ext->bindings)
+                    : (s_binding_t *) zlistx_first (ext->bindings);
+        }
+        s_publish_state (self, ext);
+    }
+    if (self->dirty)
+        (void) sipd_location_flush (self);  //  failure logged, retried
+    return expired;
+}
+
+static json_t *
+s_binding_json (const char *number, const s_binding_t *b)
+{
+    return json_pack (
+        "{s:s, s:s, s:s*, s:i, s:s, s:I, s:I, s:s*, s:s, s:s, s:i, s:i}",
+        "number", number, "uri", b->uri, "instance", b->instance, "reg_id",
+        b->reg_id, "call_id", b->call_id, "cseq", (json_int_t) b->cseq,
+        "expires", (json_int_t) b->expires, "user_agent", b->user_agent,
+        "transport", s_transport_name (b->source.transport), "ip",
+        b->source.ip, "port", b->source.port, "conn_id", b->source.conn_id);
+}
+
+int
+sipd_location_flush (sipd_location_t *self)
+{
+    assert (self);
+    if (!self->path) {
+        self->dirty = false;
+        return 0;
+    }
+    json_t *list = json_array ();
+    for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
+         ext = (s_ext_t *) zhashx_next (self->exts))
+        for (s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings); b;
+             b = (s_binding_t *) zlistx_next (ext->bindings))
+            json_array_append_new (list, s_binding_json (ext->number, b));
+    json_t *root = json_pack ("{s:i, s:o}", "v", FILE_VERSION, "bindings",
+                              list);
+    int rc = json_dump_file (root, self->tmp_path, JSON_COMPACT);
+    json_decref (root);
+    if (rc == 0 && rename (self->tmp_path, self->path) != 0)
+        rc = -1;
+    if (rc != 0) {
+        CM_LOG (CM_LOG_ERROR, "location", "cannot write %s: %s", self->path,
+                strerror (errno));
+        (void) remove (self->tmp_path);     //  may not exist
+        return -1;
+    }
+    self->dirty = false;
+    return 0;
+}
+
+size_t
+sipd_location_size (sipd_location_t *self)
+{
+    assert (self);
+    return self->size;
+}
+
+//  Restore one binding from the file; returns false when it is unusable
+//  (bad fields, unknown extension, expired).
+static bool
+s_load_one (sipd_location_t *self, json_t *item, int64_t now)
+{
+    const char *number = NULL, *transport = NULL, *ip = NULL;
+    sipd_contact_t contact = {0};
+    json_int_t cseq = 0, expires = 0;
+    if (json_unpack (item, "{s:s, s:s, s?s, s?i, s:s, s:I, s:I, s?s, s:s, "
+                           "s:s, s:i}",
+                     "number", &number, "uri", &contact.uri, "instance",
+                     &contact.instance, "reg_id", &contact.reg_id, "call_id",
+                     &contact.call_id, "cseq", &cseq, "expires", &expires,
+                     "user_agent", &contact.user_agent, "transport",
+                     &transport, "ip", &ip, "port", &contact.source.port)
+        != 0)
+        return false;
+    if (expires <= now || cseq < 0 || cseq > UINT32_MAX
+        || !sipd_location_has_extension (self, number)
+        || strlen (ip) >= sizeof contact.source.ip)
+        return false;
+    contact.cseq = (uint32_t) cseq;
+    contact.expires = expires;
+    contact.source.transport = strcmp (transport, "tcp") == 0
+                                   ? SIPD_TRANSPORT_TCP
+                                   : SIPD_TRANSPORT_UDP;
+    //  The TCP connection died with the old process.
+    contact.source.conn_id = 0;
+    snprintf (contact.source.ip, sizeof contact.source.ip, "%s", ip);
+    return sipd_location_bind (self, number, &contact) == 0;
+}
+
+static void
+s_load (sipd_location_t *self)
+{
+    json_error_t error;
+    json_t *root = json_load_file (self->path, 0, &error);
+    if (!root) {
+        if (zsys_file_exists (self->path))
+            CM_LOG (CM_LOG_WARN, "location", "%s unreadable, starting "
+                    "without registrations: %s (line %d)",
+                    self->path, error.text, error.line);
+        return;
+    }
+    json_t *list = json_object_get (root, "bindings");
+    int64_t now = s_now (self);
+    size_t index, loaded = 0, dropped = 0;
+    json_t *item;
+    //  Loading must not publish events: nobody listens yet anyway, and the
+    //  state is the old one, not a change.
+    sipd_events_t *events = self->events;
+    self->events = NULL;
+    json_array_foreach (list, index, item) {
+        if (s_load_one (self, item, now))
+            loaded++;
+        else
+            dropped++;
+    }
+    self->events = events;
+    json_decref (root);
+    self->dirty = dropped > 0;
+    CM_LOG (CM_LOG_INFO, "location",
+            "restored %zu bindings from %s (%zu expired or invalid dropped)",
+            loaded, self->path, dropped);
+}
