@@ -1,0 +1,443 @@
+# tests/lib/phones.sh — real softphones (baresip 1.0.0, linphonec 5.1.x) as SIP peers.
+#
+# Source after common.sh (needs $T, tst_track, fail, tst_log):
+#     . "$(dirname "$0")/../lib/common.sh"
+#     . "$(dirname "$0")/../lib/phones.sh"
+#     tst_init; tst_config <<<""; start_daemon sipd
+#     phones_need baresip                     # skips (77) when a tool is missing
+#     bs_start a 100 secret100 udp 440        # baresip "a" registers as 100, sends 440 Hz
+#     lp_start b 101 secret101 udp 1000       # linphonec "b" registers as 101, auto-answers
+#     phone_wait_registered a 10 || fail ...
+#     phone_dial a 101
+#     phone_wait_established a 10 && phone_wait_established b 10 || fail ...
+#     sleep 3; phone_hangup a; phone_wait_ended b 10
+#     read tx rx < <(phone_rtp a)            # RTP packets sent/received by the phone
+#     phone_tone a                            # rough frequency (Hz) of what a heard
+#     phones_stop_all                         # before stop_daemon sipd (pitfall 11)
+#
+# Every phone NAME has a directory $T/phone-NAME with its config, out.log (stdout+stderr),
+# for linphonec also linphonec.log (debug log with RTP statistics), and the recorded audio.
+# Each phone gets a block of 20 free ports from 20000-29999: SIP on base (TCP+UDP),
+# baresip's TLS on base+1 (it always binds sip_listen port + 1), RTP in base+10..base+19,
+# so phones never collide with each other or with tst_config's ports (those are >= 30000).
+# Processes run under `timeout -k 3 120` and are tracked with tst_track.
+# The registrar is 127.0.0.1:$SIP_PORT unless PHONE_REGISTRAR=host:port is set.
+# Recipes and pitfalls: /work/shared/reference/softphones.md (copied rules are cited below).
+
+declare -A PHONE_KIND PHONE_DIR PHONE_PID PHONE_FD PHONE_PORT PHONE_EXT PHONE_TRANSPORT
+declare -A PHONE_LOGPOS
+PHONE_RESERVED=""
+PHONE_LIFETIME=${PHONE_LIFETIME:-120}
+
+# phones_need baresip|linphonec ... — skip the test when a softphone or sox is missing.
+phones_need() {
+    local t
+    for t in "$@" sox stdbuf timeout; do
+        command -v "$t" >/dev/null 2>&1 || skip "$t not installed (make deps)"
+    done
+    if [[ " $* " == *" baresip "* ]]; then
+        [ -d /usr/lib/baresip/modules ] || skip "baresip modules missing (/usr/lib/baresip/modules)"
+    fi
+}
+
+# phone_registrar — host:port of the PBX the phones register to.
+phone_registrar() {
+    echo "${PHONE_REGISTRAR:-127.0.0.1:${SIP_PORT:?tst_config not run}}"
+}
+
+# phone_alloc_block — print a base port B with B..B+19 free (UDP and TCP on 127.0.0.1),
+# not reserved by another phone of this test; remember it.
+phone_alloc_block() {
+    local base
+    base=$($PY - "$PHONE_RESERVED" <<'PY'
+import random, socket, sys
+reserved = {int(x) for x in sys.argv[1].split()}
+def free(port):
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+for _ in range(300):
+    base = random.randrange(20000, 29980, 20)
+    if base in reserved:
+        continue
+    if all(free(p) for p in range(base, base + 20)):
+        print(base)
+        sys.exit(0)
+sys.exit("phones: no free block of 20 ports in 20000-29999")
+PY
+) || return 1
+    PHONE_RESERVED="$PHONE_RESERVED $base"
+    echo "$base"
+}
+
+# phone_tone_wav FILE HZ — 30 s, 8 kHz mono S16 sine (baresip's aufile and linphone's
+# play file both need exactly this format; longer than any call, pitfall 10).
+phone_tone_wav() {
+    [ -f "$1" ] && return 0
+    sox -n -r 8000 -c 1 -b 16 "$1" synth 30 sine "$2" vol 0.5 2>/dev/null
+}
+
+# Start the process of phone NAME: stdin from the FIFO $dir/ctl which we hold open
+# read-write (so it never sees EOF and writes never block; pitfall 4).
+_phone_spawn() {
+    local name=$1 dir=$2
+    shift 2
+    local fd pid
+    rm -f "$dir/ctl"
+    mkfifo "$dir/ctl" || return 1
+    exec {fd}<>"$dir/ctl"
+    timeout -k 3 "$PHONE_LIFETIME" stdbuf -oL -eL "$@" <"$dir/ctl" >"$dir/out.log" 2>&1 {fd}>&- &
+    pid=$!
+    tst_track "$pid"
+    PHONE_PID[$name]=$pid
+    PHONE_FD[$name]=$fd
+    PHONE_DIR[$name]=$dir
+}
+
+# bs_start NAME EXT PASSWORD [udp|tcp] [TONE_HZ] — start baresip registering as EXT,
+# auto-answering, sending a sine of TONE_HZ (default 440) and recording what it hears.
+bs_start() {
+    local name=$1 ext=$2 pass=$3 transport=${4:-udp} hz=${5:-440}
+    local dir=$T/phone-$name base reg
+    reg=$(phone_registrar)
+    base=$(phone_alloc_block) || fail "phone $name: no free ports"
+    mkdir -p "$dir"
+    phone_tone_wav "$dir/tone.wav" "$hz" || fail "phone $name: sox cannot write tone"
+    cat > "$dir/config" <<CFG
+poll_method		epoll
+sip_listen		127.0.0.1:$base
+net_interface		127.0.0.1
+call_local_timeout	60
+call_max_calls		4
+audio_player		aubridge,nil
+audio_source		aufile,$dir/tone.wav
+audio_alert		aubridge,nil
+ausrc_srate		8000
+auplay_srate		8000
+ausrc_channels		1
+auplay_channels		1
+rtp_ports		$((base + 10))-$((base + 19))
+rtcp_mux		no
+rtp_stats		yes
+module_path		/usr/lib/baresip/modules
+module			stdio.so
+module			g711.so
+module			sndfile.so
+module			aufile.so
+module			aubridge.so
+module_tmp		uuid.so
+module_tmp		account.so
+module_app		menu.so
+snd_path		$dir
+statmode_default	off
+CFG
+    : > "$dir/contacts"
+    printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=auto;regint=600;mwi=no;pubint=0\n' \
+        "$ext" "$reg" "$transport" "$pass" > "$dir/accounts"
+    PHONE_KIND[$name]=baresip
+    PHONE_PORT[$name]=$base
+    PHONE_EXT[$name]=$ext
+    PHONE_TRANSPORT[$name]=$transport
+    PHONE_LOGPOS[$name]=0
+    # -s: SIP trace into out.log, the first thing to read when a call fails.
+    _phone_spawn "$name" "$dir" baresip -4 -s -f "$dir" || fail "phone $name: cannot start baresip"
+    tst_log "phone $name: baresip ext $ext/$transport sip 127.0.0.1:$base rtp $((base + 10))-$((base + 19)) -> $reg"
+}
+
+# lp_start NAME EXT PASSWORD [udp|tcp] [TONE_HZ] — start linphonec (auto-answer, files as
+# sound card) registering as EXT, sending TONE_HZ (default 1000), recording to rec.wav.
+lp_start() {
+    local name=$1 ext=$2 pass=$3 transport=${4:-udp} hz=${5:-1000}
+    local dir=$T/phone-$name base reg udp_port tcp_port
+    reg=$(phone_registrar)
+    base=$(phone_alloc_block) || fail "phone $name: no free ports"
+    mkdir -p "$dir/.local/share/linphone"   # pitfall 3: no core without it
+    phone_tone_wav "$dir/tone.wav" "$hz" || fail "phone $name: sox cannot write tone"
+    if [ "$transport" = tcp ]; then udp_port=0; tcp_port=$base; else udp_port=$base; tcp_port=0; fi
+    # Regenerated for every start: linphonec rewrites it on exit (pitfall 6).
+    cat > "$dir/linphonerc" <<RC
+[sip]
+sip_port=$udp_port
+sip_tcp_port=$tcp_port
+sip_tls_port=0
+bind_address=127.0.0.1
+default_proxy=0
+ipv6_enabled=0
+register_only_when_network_is_up=0
+[rtp]
+bind_address=127.0.0.1
+audio_rtp_port=$((base + 10))-$((base + 15))
+video_rtp_port=$((base + 16))-$((base + 18))
+text_rtp_port=$((base + 19))
+[sound]
+echocancellation=0
+hold_music=$dir/tone.wav
+[video]
+enabled=0
+capture=0
+display=0
+[proxy_0]
+reg_proxy=<sip:$reg;transport=$transport>
+reg_identity=sip:$ext@$reg
+reg_expires=600
+reg_sendregister=1
+publish=0
+[auth_info_0]
+username=$ext
+passwd=$pass
+[audio_codec_0]
+mime=PCMU
+rate=8000
+channels=1
+enabled=1
+[audio_codec_1]
+mime=PCMA
+rate=8000
+channels=1
+enabled=1
+[audio_codec_2]
+mime=opus
+rate=48000
+channels=2
+enabled=0
+[audio_codec_3]
+mime=speex
+rate=16000
+channels=1
+enabled=0
+[audio_codec_4]
+mime=speex
+rate=8000
+channels=1
+enabled=0
+[audio_codec_5]
+mime=G729
+rate=8000
+channels=1
+enabled=0
+RC
+    PHONE_KIND[$name]=linphonec
+    PHONE_PORT[$name]=$base
+    PHONE_EXT[$name]=$ext
+    PHONE_TRANSPORT[$name]=$transport
+    PHONE_LOGPOS[$name]=0
+    _phone_spawn "$name" "$dir" env HOME="$dir" linphonec -c "$dir/linphonerc" -a -d 6 \
+        -l "$dir/linphonec.log" || fail "phone $name: cannot start linphonec"
+    phone_cmd "$name" "soundcard use files"
+    phone_cmd "$name" "record $dir/rec.wav"
+    tst_log "phone $name: linphonec ext $ext/$transport sip 127.0.0.1:$base rtp $((base + 10))-$((base + 15)) -> $reg"
+}
+
+# phone_cmd NAME LINE — type one command line into the phone.
+phone_cmd() {
+    local fd=${PHONE_FD[$1]:?no phone $1}
+    printf '%s\n' "$2" >&"$fd"
+}
+
+# phone_count NAME REGEX — number of out.log lines matching the extended regex.
+phone_count() {
+    local n
+    n=$(grep -Eac -- "$2" "${PHONE_DIR[$1]}/out.log" 2>/dev/null) || true
+    echo "${n:-0}"
+}
+
+# phone_alive NAME — the phone process still runs.
+phone_alive() { kill -0 "${PHONE_PID[$1]}" 2>/dev/null; }
+
+# phone_wait NAME SECONDS REGEX [COUNT] — until out.log has COUNT (default 1) matching lines;
+# fails early when the phone has exited.
+phone_wait() {
+    local name=$1 limit=$2 re=$3 count=${4:-1} i
+    for ((i = 0; i < limit * 10; i++)); do
+        [ "$(phone_count "$name" "$re")" -ge "$count" ] && return 0
+        phone_alive "$name" || { tst_log "phone $name: exited while waiting for /$re/"; return 1; }
+        sleep 0.1
+    done
+    tst_log "phone $name: no /$re/ (x$count) within ${limit}s"
+    return 1
+}
+
+# phone_wait_registered NAME SECONDS — until the phone says it is registered.
+phone_wait_registered() {
+    local name=$1 limit=$2 i
+    case ${PHONE_KIND[$name]} in
+    baresip)
+        phone_wait "$name" "$limit" 'useragent registered successfully|\{0/(UDP|TCP)/v4\} 200 OK'
+        ;;
+    linphonec)
+        # linphonec prints nothing when it registers: ask every 0.5 s (pitfall: no ^ anchors).
+        for ((i = 0; i < limit * 2; i++)); do
+            phone_cmd "$name" "status register"
+            sleep 0.5
+            [ "$(phone_count "$name" 'registered, identity=')" -ge 1 ] && return 0
+            phone_alive "$name" || { tst_log "phone $name: exited before registering"; return 1; }
+            # Wrong password: linphonec prompts and eats the next line (pitfall 5).
+            if [ "$(phone_count "$name" 'Password for ')" -ge 1 ]; then
+                tst_log "phone $name: linphonec asks for a password (authentication rejected)"
+                return 1
+            fi
+        done
+        tst_log "phone $name: not registered within ${limit}s"
+        return 1
+        ;;
+    esac
+}
+
+# phone_dial NAME EXT — call EXT at the registrar (over the phone's transport).
+phone_dial() {
+    local name=$1 ext=$2 reg
+    reg=$(phone_registrar)
+    case ${PHONE_KIND[$name]} in
+    baresip) phone_cmd "$name" "/dial $ext" ;;
+    linphonec) phone_cmd "$name" "call sip:$ext@$reg;transport=${PHONE_TRANSPORT[$name]}" ;;
+    esac
+}
+
+# phone_hangup NAME — hang up the current call.
+phone_hangup() {
+    case ${PHONE_KIND[$1]} in
+    baresip) phone_cmd "$1" "/hangup" ;;
+    linphonec) phone_cmd "$1" "terminate" ;;
+    esac
+}
+
+# phone_wait_incoming NAME SECONDS — the phone saw an incoming call (and auto-answers it).
+phone_wait_incoming() {
+    case ${PHONE_KIND[$1]} in
+    baresip) phone_wait "$1" "$2" 'Incoming call from|answering call on line' ;;
+    linphonec) phone_wait "$1" "$2" 'Receiving new incoming call from' ;;
+    esac
+}
+
+# phone_wait_established NAME SECONDS [COUNT] — COUNT calls established (default 1).
+phone_wait_established() {
+    case ${PHONE_KIND[$1]} in
+    baresip) phone_wait "$1" "$2" 'Call established: sip:' "${3:-1}" ;;
+    linphonec) phone_wait "$1" "$2" 'Call [0-9]+ with .*connected\.' "${3:-1}" ;;
+    esac
+}
+
+# phone_wait_ended NAME SECONDS [COUNT] — COUNT calls ended (default 1).
+phone_wait_ended() {
+    case ${PHONE_KIND[$1]} in
+    baresip) phone_wait "$1" "$2" 'terminated \(duration: ' "${3:-1}" ;;
+    linphonec) phone_wait "$1" "$2" 'Call [0-9]+ with .* (ended|error)' "${3:-1}" ;;
+    esac
+}
+
+# phone_rtp NAME — print "SENT RECEIVED" audio RTP packet counts of the last ended call
+# (baresip: rtp_stats "packets:" row; linphonec: AUDIO SESSION'S RTP STATISTICS in its log).
+# Prints nothing (status 1) when there are no statistics yet.
+phone_rtp() {
+    local name=$1 dir=${PHONE_DIR[$1]} out
+    case ${PHONE_KIND[$name]} in
+    baresip)
+        out=$(grep -a -E '^[[:space:]]*packets:[[:space:]]+[0-9]+[[:space:]]+[0-9]+' "$dir/out.log" \
+            | tail -n 1 | awk '{print $2, $3}')
+        ;;
+    linphonec)
+        # Lines look like "<date> ortp-message-sent      156 packets"; keep the last block.
+        out=$(awk '/AUDIO SESSION.S RTP STATISTICS/ {s = ""; r = ""; on = 1; next}
+                   on && /-message-sent[[:space:]]+[0-9]+ packets/ && s == "" {
+                       sub(/.*-message-sent[[:space:]]+/, ""); s = $1 }
+                   on && /-message-received[[:space:]]+[0-9]+ packets/ && r == "" {
+                       sub(/.*-message-received[[:space:]]+/, ""); r = $1 }
+                   END { if (s != "" && r != "") print s, r }' "$dir/linphonec.log" 2>/dev/null)
+        ;;
+    esac
+    [ -n "$out" ] || return 1
+    echo "$out"
+}
+
+# phone_wait_rtp NAME SECONDS — until phone_rtp has numbers (they are printed after hang-up).
+phone_wait_rtp() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        phone_rtp "$1" >/dev/null && return 0
+        sleep 0.1
+    done
+    tst_log "phone $1: no RTP statistics within $2 s"
+    return 1
+}
+
+# phone_recording NAME — path of the WAV with what the phone heard (last call).
+phone_recording() {
+    local dir=${PHONE_DIR[$1]}
+    case ${PHONE_KIND[$1]} in
+    baresip) ls -t "$dir"/dump-*-dec.wav 2>/dev/null | head -n 1 ;;
+    linphonec) [ -f "$dir/rec.wav" ] && echo "$dir/rec.wav" ;;
+    esac
+}
+
+# phone_tone NAME — "FREQ RMS" of what the phone heard (sox stat: rough frequency in Hz,
+# RMS amplitude); status 1 without a recording.
+phone_tone() {
+    local wav st
+    wav=$(phone_recording "$1")
+    [ -n "$wav" ] && [ -s "$wav" ] || { tst_log "phone $1: no recording"; return 1; }
+    st=$(sox "$wav" -n stat 2>&1) || { tst_log "phone $1: sox stat failed on $wav"; return 1; }
+    awk -F: '/Rough[[:space:]]+frequency/ {gsub(/ /, "", $2); f = $2}
+             /RMS[[:space:]]+amplitude/ {gsub(/ /, "", $2); r = $2}
+             END { if (f == "") exit 1; print f, r }' <<<"$st"
+}
+
+# phone_stop NAME [SECONDS] — quit cleanly (unregisters), then TERM, then KILL.
+# Stop phones before the PBX: baresip takes ~32 s to exit when the PBX is gone (pitfall 11).
+phone_stop() {
+    local name=$1 limit=${2:-5} pid i fd
+    pid=${PHONE_PID[$name]:-}
+    [ -n "$pid" ] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        case ${PHONE_KIND[$name]} in
+        baresip) phone_cmd "$name" "/quit" ;;
+        linphonec) phone_cmd "$name" "quit" ;;
+        esac
+        for ((i = 0; i < limit * 10; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            tst_log "phone $name: did not quit within ${limit}s, sending TERM"
+            kill -TERM "$pid" 2>/dev/null
+            sleep 1
+            kill -TERM "$pid" 2>/dev/null   # baresip: second TERM exits at once
+            sleep 0.5
+            kill -KILL "$pid" 2>/dev/null
+        fi
+    fi
+    wait "$pid" 2>/dev/null
+    fd=${PHONE_FD[$name]}
+    [ -n "$fd" ] && exec {fd}>&-
+    PHONE_PID[$name]=
+    PHONE_FD[$name]=
+}
+
+# phones_stop_all — stop every phone (in parallel-safe order: one after another).
+phones_stop_all() {
+    local name
+    for name in "${!PHONE_PID[@]}"; do
+        phone_stop "$name"
+    done
+}
+
+# phone_dump NAME — print the tail of the phone's output (for failure analysis).
+phone_dump() {
+    local dir=${PHONE_DIR[$1]}
+    printf -- '--- phone %s (%s) out.log, last 60 lines\n' "$1" "${PHONE_KIND[$1]}" >&2
+    tail -n 60 "$dir/out.log" >&2
+}
+
+# phones_fail MESSAGE — fail after printing every phone's output tail.
+phones_fail() {
+    local name
+    for name in "${!PHONE_DIR[@]}"; do
+        phone_dump "$name"
+    done
+    fail "$*"
+}
