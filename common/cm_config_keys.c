@@ -59,6 +59,12 @@ const cm_cfg_key_t cm_config_keys[] = {
      "Seconds a throttled address is answered 403 without checking"},
     {"sipd", "call_waiting", CM_CFG_BOOL, "no", NOLIMIT,
      "Ring an extension that is already in a call instead of 486"},
+    {"sipd", "max_message_size", CM_CFG_INT, "65536", 1024, 65536, NULL,
+     "Largest SIP message in bytes; larger ones get 513"},
+    {"sipd", "tcp_max_connections", CM_CFG_INT, "1024", 1, 100000, NULL,
+     "Open SIP TCP connections at most; more are refused"},
+    {"sipd", "tcp_idle_timeout", CM_CFG_INT, "900", 10, 86400, NULL,
+     "Seconds without traffic before a SIP TCP connection is closed"},
 
     {"trunk", "username", CM_CFG_STRING, "", NOLIMIT,
      "Account at the SIP provider; empty: the trunk needs no "

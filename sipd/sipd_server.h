@@ -38,6 +38,8 @@
 #define SIPD_SERVER_H_INCLUDED
 
 #include "cm_daemon.h"
+#include "sipd_events.h"
+#include "sipd_registrar.h"
 #include "sipd_source.h"
 
 #include <sys/time.h>
@@ -181,6 +183,15 @@ cm_config_t *
 
 cm_service_t *
     sipd_server_service (sipd_server_t *self);
+
+//  The registrar (REGISTER handler, location service, digest auth) and
+//  the events PUB socket on [ipc] events, both owned by the server and
+//  created with it. Borrowed.
+sipd_registrar_t *
+    sipd_server_registrar (sipd_server_t *self);
+
+sipd_events_t *
+    sipd_server_events (sipd_server_t *self);
 
 //  Counters for status/ping: live transactions and TCP connections.
 size_t
