@@ -160,8 +160,6 @@ s_publish_reg (sipd_location_t *self, s_ext_t *ext,
     (void) sipd_events_publish (self->events, "reg", &body);  //  logged
 }
 
-static void s_load (sipd_location_t *self);
-
 sipd_location_t *
 sipd_location_new (zhashx_t *numbers, const char *spool_dir,
                    sipd_events_t *events)
@@ -191,7 +189,6 @@ sipd_location_new (zhashx_t *numbers, const char *spool_dir,
     if (spool_dir) {
         self->path = zsys_sprintf ("%s/%s", spool_dir, FILE_NAME);
         self->tmp_path = zsys_sprintf ("%s/%s.tmp", spool_dir, FILE_NAME);
-        s_load (self);
     }
     return self;
 }
@@ -436,10 +433,14 @@ sipd_location_state (sipd_location_t *self, const char *number)
     return ext ? s_state (ext) : NULL;
 }
 
+//  Shorter numbers first, then lexical: numeric order for digit strings.
 static int
-s_strcmp (const void *a, const void *b)
+s_number_cmp (const void *a, const void *b)
 {
-    return strcmp (*(const char *const *) a, *(const char *const *) b);
+    const char *x = *(const char *const *) a;
+    const char *y = *(const char *const *) b;
+    size_t lx = strlen (x), ly = strlen (y);
+    return lx != ly ? (lx < ly ? -1 : 1) : strcmp (x, y);
 }
 
 //  Configured numbers, sorted (numerically when lengths differ, so 99
@@ -454,7 +455,7 @@ s_sorted_numbers (sipd_location_t *self, size_t *count_p)
     for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
          ext = (s_ext_t *) zhashx_next (self->exts))
         numbers[i++] = ext->number;
-    qsort (numbers, count, sizeof (char *), s_strcmp);
+    qsort (numbers, count, sizeof (char *), s_number_cmp);
     *count_p = count;
     return numbers;
 }
@@ -608,9 +609,12 @@ s_load_one (sipd_location_t *self, json_t *item, int64_t now)
     return sipd_location_bind (self, number, &contact) == 0;
 }
 
-static void
-s_load (sipd_location_t *self)
+int
+sipd_location_load (sipd_location_t *self)
 {
+    assert (self);
+    if (!self->path)
+        return 0;
     json_error_t error;
     json_t *root = json_load_file (self->path, 0, &error);
     if (!root) {
@@ -618,7 +622,7 @@ s_load (sipd_location_t *self)
             CM_LOG (CM_LOG_WARN, "location", "%s unreadable, starting "
                     "without registrations: %s (line %d)",
                     self->path, error.text, error.line);
-        return;
+        return 0;
     }
     json_t *list = json_object_get (root, "bindings");
     int64_t now = s_now (self);
@@ -640,4 +644,5 @@ s_load (sipd_location_t *self)
     CM_LOG (CM_LOG_INFO, "location",
             "restored %zu bindings from %s (%zu expired or invalid dropped)",
             loaded, self->path, dropped);
+    return (int) loaded;
 }

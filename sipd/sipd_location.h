@@ -66,12 +66,19 @@ typedef enum {
 
 //  Create. numbers: the configured extensions (keys are used; borrowed,
 //  read only here). spool_dir: where registrations.json lives, NULL for no
-//  persistence. events: publisher (borrowed, may be NULL). Loads the file
-//  when present; a corrupt file is logged and ignored.
+//  persistence. events: publisher (borrowed, may be NULL). Starts empty:
+//  call sipd_location_load to restore the file.
 //  Caller owns return value and must destroy it when done.
 sipd_location_t *
     sipd_location_new (zhashx_t *numbers, const char *spool_dir,
                        sipd_events_t *events);
+
+//  Restore the bindings of registrations.json, dropping those expired by
+//  now (per the clock) or naming extensions no longer configured. A
+//  missing file is fine; a corrupt one is logged and ignored. Publishes no
+//  events. Returns the number of bindings restored.
+int
+    sipd_location_load (sipd_location_t *self);
 
 //  Destroy, writing pending changes first. NULL-safe; sets *self_p NULL.
 void

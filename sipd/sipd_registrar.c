@@ -88,6 +88,7 @@ sipd_registrar_new (cm_config_t *config, zloop_t *loop, sipd_events_t *events)
     self->location = sipd_location_new (cm_config_map (config, "extensions"),
                                         spool, events);
     zstr_free (&spool);
+    (void) sipd_location_load (self->location);     //  logs what it did
     self->min_expires = (int) cm_config_int (config, "sipd", "min_expires");
     self->max_expires = (int) cm_config_int (config, "sipd", "max_expires");
     self->default_expires
