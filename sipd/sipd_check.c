@@ -675,11 +675,12 @@ sipd_check_message (const char *data, size_t size,
     //  ACK gets no response (RFC 3261 §17.2.1): any fault means drop
     if (result->code != 0 && strcmp (method, "ACK") == 0) {
         osip_message_free (msg);
+        msg = NULL;
         s_result (result, -1, "invalid ACK");
     }
     else if (result->code > 0 && (needs_salvage || !msg)) {
         osip_message_free (msg);
-        msg = s_salvage (&split, method);
+        msg = s_salvage (&split, method);   //  NULL: drop
         if (!msg)
             s_result (result, -1, "no usable Via");
     }
