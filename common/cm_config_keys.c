@@ -51,6 +51,9 @@ const cm_cfg_key_t cm_config_keys[] = {
      "Registration lifetime when the phone asks for none"},
     {"sipd", "nonce_lifetime", CM_CFG_INT, "300", 10, 86400, NULL,
      "Seconds a digest nonce stays valid; older ones get stale=true"},
+    {"sipd", "digest_algorithms", CM_CFG_STRING, "MD5,SHA-256", NOLIMIT,
+     "Digest algorithms offered in 401/407, most preferred first (MD5, "
+     "SHA-256; many phones use only the first one they are offered)"},
     {"sipd", "auth_fail_limit", CM_CFG_INT, "10", 1, 100000, NULL,
      "Failed authentications from one address before it is throttled"},
     {"sipd", "auth_fail_window", CM_CFG_INT, "60", 1, 86400, NULL,

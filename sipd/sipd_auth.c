@@ -51,6 +51,8 @@ typedef struct {
 
 struct _sipd_auth_t {
     char *realm;                    //  digest realm (owned)
+    s_algo_t offer[2];              //  algorithms offered, preferred first
+    int offers;                     //  how many of offer[] are used
     int lifetime;                   //  nonce lifetime, seconds
     unsigned char secret[SECRET_SIZE];  //  HMAC key, random per process
     zhashx_t *users;                //  number -> s_user_t (owned)
@@ -135,6 +137,42 @@ s_user_init (s_user_t *user, const char *number, const char *realm,
     return 0;
 }
 
+//  Parse [sipd] digest_algorithms ("MD5,SHA-256" in any order, at least
+//  one, no repeats). Returns -1 on a bad list.
+static int
+s_parse_algorithms (sipd_auth_t *self, const char *text)
+{
+    char *copy = strdup (text);
+    char *save = NULL;
+    int rc = 0;
+    self->offers = 0;
+    for (char *item = strtok_r (copy, ", ", &save); item && rc == 0;
+         item = strtok_r (NULL, ", ", &save)) {
+        s_algo_t algo = S_MD5;
+        if (strcasecmp (item, "SHA-256") == 0)
+            algo = S_SHA256;
+        else if (strcasecmp (item, "MD5") != 0)
+            rc = -1;
+        for (int i = 0; rc == 0 && i < self->offers; i++)
+            if (self->offer[i] == algo)
+                rc = -1;
+        if (rc == 0)
+            self->offer[self->offers++] = algo;
+    }
+    free (copy);
+    return rc == 0 && self->offers > 0 ? 0 : -1;
+}
+
+//  Is algo one we offer?
+static bool
+s_offered (sipd_auth_t *self, s_algo_t algo)
+{
+    for (int i = 0; i < self->offers; i++)
+        if (self->offer[i] == algo)
+            return true;
+    return false;
+}
+
 sipd_auth_t *
 sipd_auth_new (cm_config_t *config)
 {
@@ -143,6 +181,16 @@ sipd_auth_new (cm_config_t *config)
     self->realm = strdup (cm_config_str (config, "sipd", "realm"));
     self->lifetime = (int) cm_config_int (config, "sipd", "nonce_lifetime");
     self->clock = s_time;
+    const char *algorithms = cm_config_str (config, "sipd",
+                                            "digest_algorithms");
+    if (s_parse_algorithms (self, algorithms) != 0) {
+        CM_LOG (CM_LOG_ERROR, "auth",
+                "[sipd] digest_algorithms: '%s' is not a list of MD5 and "
+                "SHA-256", algorithms);
+        free (self->realm);
+        free (self);
+        return NULL;
+    }
     self->users = zhashx_new ();
     zhashx_set_destructor (self->users, s_free);
     self->used = zhashx_new ();
@@ -244,14 +292,22 @@ sipd_auth_challenge (sipd_auth_t *self, osip_message_t *response,
         s_user_t *entry = (s_user_t *) zhashx_lookup (self->users, user);
         md5_only = entry && entry->ha1_sha256[0] == '\0';
     }
-    //  RFC 8760 §2.4: one header per algorithm, most preferred first
-    static const char *algorithms[] = {"SHA-256", "MD5"};
-    for (int i = md5_only ? 1 : 0; i < 2; i++) {
+    //  RFC 8760 §2.4: one header per algorithm, most preferred first.
+    //  An MD5 HA1 can only answer MD5, whatever the configuration says.
+    static const char *names[] = {"MD5", "SHA-256"};
+    s_algo_t offer[2] = {S_MD5, S_MD5};
+    int offers = 0;
+    for (int i = 0; i < self->offers; i++)
+        if (!md5_only || self->offer[i] == S_MD5)
+            offer[offers++] = self->offer[i];
+    if (offers == 0)
+        offers = 1;     //  offer[0] is MD5
+    for (int i = 0; i < offers; i++) {
         char nonce[NONCE_LEN + 1];
         s_nonce_new (self, nonce);
         char *value = zsys_sprintf (
             "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
-            self->realm, nonce, algorithms[i], stale ? ", stale=true" : "");
+            self->realm, nonce, names[offer[i]], stale ? ", stale=true" : "");
         int rc = osip_message_set_header (response, name, value);
         zstr_free (&value);
         if (rc != 0)
@@ -445,6 +501,9 @@ sipd_auth_verify (sipd_auth_t *self, const osip_message_t *request,
         goto out;   //  auth-int was never offered
     if (!entry)
         goto out;
+    bool md5_only = entry->ha1_sha256[0] == '\0';
+    if (!s_offered (self, algo) && !(algo == S_MD5 && md5_only))
+        goto out;   //  not offered by the configuration
     const char *ha1 = algo == S_MD5 ? entry->ha1_md5 : entry->ha1_sha256;
     char expected[HEX_MAX];
     s_expected (algo, ha1, request->sip_method, &creds, expected);

@@ -39,9 +39,10 @@ typedef enum {
                                 //  counts as a failure for sipd_throttle
 } sipd_auth_result_t;
 
-//  Create from the configuration: [sipd] realm and nonce_lifetime, and the
-//  [extensions] passwords (copied). Draws a random secret from OpenSSL.
-//  Returns NULL if a password entry is unusable (logged).
+//  Create from the configuration: [sipd] realm, nonce_lifetime and
+//  digest_algorithms, and the [extensions] passwords (copied). Draws a
+//  random secret from OpenSSL. Returns NULL if digest_algorithms or a
+//  password entry is unusable (logged).
 //  Caller owns return value and must destroy it when done.
 sipd_auth_t *
     sipd_auth_new (cm_config_t *config);
@@ -51,10 +52,12 @@ void
     sipd_auth_destroy (sipd_auth_t **self_p);
 
 //  Add the challenge to a 401 or 407 response: one WWW-Authenticate (401)
-//  or Proxy-Authenticate (407) header per algorithm, SHA-256 and MD5,
-//  each with qop="auth" and a fresh nonce, plus stale=true when stale.
-//  user (may be NULL) limits the offer to MD5 when that user's password is
-//  stored as an MD5 HA1. Returns 0, or -1 if response is not 401/407.
+//  or Proxy-Authenticate (407) header per algorithm of [sipd]
+//  digest_algorithms (default MD5 then SHA-256: many phones, SIPp
+//  included, answer only the first header and know only MD5), each with
+//  qop="auth" and a fresh nonce, plus stale=true when stale. user (may be
+//  NULL) limits the offer to MD5 when that user's password is stored as an
+//  MD5 HA1. Returns 0, or -1 if response is not 401/407.
 int
     sipd_auth_challenge (sipd_auth_t *self, osip_message_t *response,
                          const char *user, bool stale);

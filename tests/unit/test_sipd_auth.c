@@ -381,15 +381,87 @@ test_proxy_authorization (void **state)
 }
 
 static void
-test_bad_md5_config (void **state)
+test_bad_config (void **state)
 {
     (void) state;
+    static const char *bad[] = {
+        "[extensions]\n100 = md5:xyz\n",
+        "[sipd]\ndigest_algorithms = SHA-1\n",
+        "[sipd]\ndigest_algorithms = MD5,MD5\n",
+        "[sipd]\ndigest_algorithms = ,\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *error = NULL;
+        cm_config_t *config
+            = cm_config_load_string (bad[i], "bad.conf", &error);
+        assert_non_null (config);
+        assert_null (sipd_auth_new (config));
+        cm_config_destroy (&config);
+    }
+}
+
+//  The first challenge header, as most phones read it.
+static const char *
+s_first_algorithm (osip_message_t *response, char *out, size_t size)
+{
+    osip_www_authenticate_t *w = (osip_www_authenticate_t *) osip_list_get (
+        &response->www_authenticates, 0);
+    assert_non_null (w);
+    snprintf (out, size, "%s", w->algorithm);
+    return out;
+}
+
+static void
+test_algorithm_order (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    char first[32];
+    osip_message_t *challenge = s_challenge (fx, "100", false);
+    assert_string_equal (s_first_algorithm (challenge, first, sizeof first),
+                         "MD5");
+    osip_message_free (challenge);
+
+    //  SHA-256 first, or SHA-256 only
     char *error = NULL;
     cm_config_t *config = cm_config_load_string (
-        "[extensions]\n100 = md5:xyz\n", "bad.conf", &error);
-    assert_non_null (config);
-    assert_null (sipd_auth_new (config));
+        "[sipd]\ndigest_algorithms = sha-256, md5\n[extensions]\n"
+        "100 = secret100\n101 = md5:BE4E6CAD75406D35316B2C3AE22CCF45\n",
+        "x", &error);
+    sipd_auth_t *auth = fx->auth;
+    fx->auth = sipd_auth_new (config);
+    challenge = s_challenge (fx, "100", false);
+    assert_string_equal (s_first_algorithm (challenge, first, sizeof first),
+                         "SHA-256");
+    osip_message_free (challenge);
+    sipd_auth_destroy (&fx->auth);
     cm_config_destroy (&config);
+
+    config = cm_config_load_string (
+        "[sipd]\ndigest_algorithms = SHA-256\n[extensions]\n"
+        "100 = secret100\n101 = md5:BE4E6CAD75406D35316B2C3AE22CCF45\n",
+        "x", &error);
+    fx->auth = sipd_auth_new (config);
+    char user[64];
+    challenge = s_challenge (fx, "100", false);
+    assert_null (dc_challenge (challenge, "WWW-Authenticate", "MD5"));
+    assert_int_equal (
+        s_answer (fx, challenge, "SHA-256", "100", "secret100", 1, user),
+        SIPD_AUTH_OK);
+    osip_message_free (challenge);
+    //  an MD5 answer is refused when MD5 is not offered...
+    challenge = s_challenge (fx, "101", false);
+    assert_non_null (dc_challenge (challenge, "WWW-Authenticate", "MD5"));
+    assert_int_equal (
+        s_answer (fx, challenge, "MD5", "100", "secret100", 1, user),
+        SIPD_AUTH_FAILED);
+    //  ...except from a user whose HA1 allows nothing else
+    assert_int_equal (
+        s_answer (fx, challenge, "MD5", "101", "pw101", 1, user),
+        SIPD_AUTH_OK);
+    osip_message_free (challenge);
+    sipd_auth_destroy (&fx->auth);
+    cm_config_destroy (&config);
+    fx->auth = auth;
 }
 
 int
@@ -412,7 +484,9 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_proxy_authorization, s_setup,
                                          s_teardown),
-        cmocka_unit_test (test_bad_md5_config),
+        cmocka_unit_test_setup_teardown (test_algorithm_order, s_setup,
+                                         s_teardown),
+        cmocka_unit_test (test_bad_config),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
