@@ -441,3 +441,164 @@ phones_fail() {
     done
     fail "$*"
 }
+
+# ---- sipd's view of the phones (needs common.sh's ipc, $DATA_DIR) -------------------------
+
+# sipd_ext NUMBER — one line "state|user_agent|transport|contacts|expires_in" for the
+# extension from sipd's `status` control request (first contact's fields; empty when none).
+# Status 1 when sipd does not answer or does not list the extension.
+sipd_ext() {
+    local reply
+    reply=$(ipc sipd status 2>/dev/null) || return 1
+    $PY -c '
+import json, sys
+number, reply = sys.argv[1], sys.argv[2]
+kind, _, body = reply.partition(" ")
+if kind != "status":
+    sys.exit(1)
+for ext in json.loads(body).get("extensions", []):
+    if str(ext.get("number")) == number:
+        cs = ext.get("contacts") or [{}]
+        c = cs[0] if ext.get("contacts") else {}
+        print("|".join(str(x) for x in (ext.get("state", ""), c.get("user_agent", ""),
+              c.get("transport", ""), len(ext.get("contacts") or []), c.get("expires_in", ""))))
+        sys.exit(0)
+sys.exit(1)' "$1" "$reply"
+}
+
+# sipd_ext_state NUMBER — just the state (offline, idle, ringing, busy).
+sipd_ext_state() {
+    local line
+    line=$(sipd_ext "$1") || return 1
+    echo "${line%%|*}"
+}
+
+# sipd_wait_state NUMBER STATE SECONDS — until sipd's status shows the extension in STATE.
+sipd_wait_state() {
+    local i st
+    for ((i = 0; i < $3 * 10; i++)); do
+        st=$(sipd_ext_state "$1") && [ "$st" = "$2" ] && return 0
+        sleep 0.1
+    done
+    tst_log "sipd status: $1 is '${st:-?}', not '$2' after $3 s"
+    return 1
+}
+
+# cdr_journal SRC DST — print, as key=value lines, the last CDR from SRC to DST in sipd's
+# journal (data_dir/spool/cdr-*.journal, "C <json>" lines; see sipd/sipd_journal.h).
+# Run without cdrd: once cdrd acks a CDR the journal is compacted and the line is gone.
+cdr_journal() {
+    $PY - "$DATA_DIR/spool" "$1" "$2" <<'PY'
+import glob, json, os, sys
+spool, src, dst = sys.argv[1:4]
+last = None
+for path in sorted(glob.glob(os.path.join(spool, "cdr-*.journal"))):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.startswith("C "):
+                continue
+            try:
+                cdr = json.loads(line[2:])
+            except ValueError:
+                continue
+            if str(cdr.get("src")) == src and str(cdr.get("dst")) == dst:
+                last = cdr
+if last is None:
+    sys.exit(1)
+for k, v in last.items():
+    print("%s=%s" % (k, "" if v is None else v))
+PY
+}
+
+# cdr_wait SRC DST SECONDS — until cdr_journal finds the record; prints it.
+cdr_wait() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        cdr_journal "$1" "$2" && return 0
+        sleep 0.1
+    done
+    tst_log "no CDR $1 -> $2 in $DATA_DIR/spool within $3 s"
+    return 1
+}
+
+# cdr_field CDR_TEXT KEY — the value of KEY in cdr_journal's output.
+cdr_field() {
+    sed -n "s/^$2=//p" <<<"$1" | head -n 1
+}
+
+# ---- the real-call scenario shared by the t05xx call tests -------------------------------
+
+# _phone_start KIND NAME EXT TRANSPORT HZ — bs_start or lp_start with the tst_config password.
+_phone_start() {
+    case $1 in
+    baresip) bs_start "$2" "$3" "secret$3" "$4" "$5" ;;
+    linphonec) lp_start "$2" "$3" "secret$3" "$4" "$5" ;;
+    *) fail "unknown phone kind $1" ;;
+    esac
+}
+
+# phones_call_scenario CALLER_KIND CALLEE_KIND TRANSPORT — with sipd running: the caller
+# registers as 100 (sends 440 Hz), the callee as 101 (sends 1000 Hz, auto-answers); 100 dials
+# 101; both report the call established; sipd shows both busy; after ~3 s the caller hangs
+# up; each phone sent and received >= 100 RTP packets and heard the other's tone; both are
+# idle again; the CDR in sipd's journal says ANSWERED, sip_code 200, billsec >= 2, cause 16,
+# released_by caller, direction internal, fci callTag=..;cause=16. Fails the test otherwise.
+phones_call_scenario() {
+    local ck=$1 ek=$2 tr=$3 line cdr v
+    _phone_start "$ck" caller 100 "$tr" 440
+    _phone_start "$ek" callee 101 "$tr" 1000
+    phone_wait_registered caller 10 || phones_fail "caller ($ck/$tr) did not register as 100"
+    phone_wait_registered callee 10 || phones_fail "callee ($ek/$tr) did not register as 101"
+    sipd_wait_state 100 idle 5 || phones_fail "sipd status: 100 not idle after registering"
+    sipd_wait_state 101 idle 5 || phones_fail "sipd status: 101 not idle after registering"
+    tst_log "ok - both phones registered, sipd shows 100 and 101 idle"
+
+    phone_dial caller 101
+    phone_wait_incoming callee 10 || phones_fail "callee: no incoming call from sipd"
+    phone_wait_established caller 10 || phones_fail "caller: call not established"
+    phone_wait_established callee 10 || phones_fail "callee: call not established"
+    tst_log "ok - call established on both phones"
+    sipd_wait_state 100 busy 3 || phones_fail "sipd status: caller 100 not busy during the call"
+    sipd_wait_state 101 busy 3 || phones_fail "sipd status: callee 101 not busy during the call"
+    tst_log "ok - sipd shows 100 and 101 busy"
+    sleep 3
+    phone_hangup caller
+    phone_wait_ended caller 10 || phones_fail "caller: call did not end after hang-up"
+    phone_wait_ended callee 10 || phones_fail "callee: BYE from sipd did not end the call"
+    tst_log "ok - caller hung up, the call ended on both phones"
+
+    local who tx rx f rms lo hi
+    for who in caller callee; do
+        phone_wait_rtp "$who" 5 || phones_fail "$who: no RTP statistics after hang-up"
+        read -r tx rx < <(phone_rtp "$who")
+        tst_log "$who: RTP sent $tx received $rx"
+        [ "$tx" -ge 100 ] || phones_fail "$who sent only $tx RTP packets in ~3 s (want >= 100)"
+        [ "$rx" -ge 100 ] || phones_fail "$who received only $rx RTP packets in ~3 s (want >= 100)"
+        if [ "$who" = caller ]; then lo=900 hi=1100; else lo=380 hi=500; fi
+        read -r f rms < <(phone_tone "$who") || phones_fail "$who: no recording of the far end"
+        tst_log "$who heard ${f} Hz, RMS $rms"
+        [ "${f:-0}" -ge "$lo" ] && [ "${f:-0}" -le "$hi" ] \
+            || phones_fail "$who heard ${f} Hz, not the far end's tone ($lo-$hi Hz)"
+        awk -v r="$rms" 'BEGIN { exit !(r > 0.1) }' || phones_fail "$who heard near silence (RMS $rms)"
+    done
+    tst_log "ok - audio both ways: >= 100 RTP packets and the far end's tone on each side"
+    sipd_wait_state 100 idle 5 || phones_fail "sipd status: 100 not idle after the call"
+    sipd_wait_state 101 idle 5 || phones_fail "sipd status: 101 not idle after the call"
+
+    cdr=$(cdr_wait 100 101 5) || phones_fail "no CDR for 100 -> 101 in sipd's journal"
+    tst_log "CDR: $(tr '\n' ' ' <<<"$cdr")"
+    for line in disposition=ANSWERED sip_code=200 cause=16 released_by=caller \
+                direction=internal dialed=101; do
+        v=$(cdr_field "$cdr" "${line%%=*}")
+        [ "$v" = "${line#*=}" ] || phones_fail "CDR ${line%%=*} is '$v', want '${line#*=}'"
+    done
+    v=$(cdr_field "$cdr" billsec)
+    [ "${v:-0}" -ge 2 ] && [ "${v:-0}" -le 10 ] || phones_fail "CDR billsec is '$v', want 2..10"
+    v=$(cdr_field "$cdr" duration)
+    [ "${v:-0}" -ge "$(cdr_field "$cdr" billsec)" ] || phones_fail "CDR duration '$v' < billsec"
+    [ -n "$(cdr_field "$cdr" answer_time)" ] || phones_fail "CDR answer_time empty"
+    v=$(cdr_field "$cdr" fci)
+    [[ $v == "callTag=$(cdr_field "$cdr" call_tag);cause=16"* ]] || phones_fail "CDR fci '$v'"
+    tst_log "ok - CDR: ANSWERED, 200, billsec $(cdr_field "$cdr" billsec), cause 16, released_by caller"
+    phones_stop_all
+}
