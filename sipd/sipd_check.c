@@ -152,10 +152,95 @@ s_routing_name (const char *line)
     return NULL;
 }
 
+#define MULTIPART_HEADER "X-Sipd-Multipart-Type"
+
+//  libosip2 5.3 leaks memory when a multipart body has a broken part
+//  (osip_body_parse_mime), which a peer could repeat at will. So a
+//  multipart Content-Type is renamed before parsing and restored after:
+//  the body stays one opaque part. Returns a new text (caller frees) or
+//  NULL when there is no multipart Content-Type.
+static char *
+s_hide_multipart (const char *text, size_t len, size_t *new_len_p)
+{
+    const char *end = text + len;
+    const char *p = text;
+    //  skip the start line
+    const char *eol = memchr (p, '\n', len);
+    if (!eol)
+        return NULL;
+    p = eol + 1;
+    while (p < end && *p != '\r' && *p != '\n') {
+        eol = memchr (p, '\n', (size_t) (end - p));
+        if (!eol)
+            eol = end;
+        const char *colon = memchr (p, ':', (size_t) (eol - p));
+        if (colon) {
+            size_t name = (size_t) (colon - p);
+            while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t'))
+                name--;
+            bool type = (name == 12 && strncasecmp (p, "content-type", 12) == 0)
+                        || (name == 1 && (*p == 'c' || *p == 'C'));
+            const char *v = colon + 1;
+            while (v < eol && (*v == ' ' || *v == '\t'))
+                v++;
+            if (type && eol - v >= 9 && strncasecmp (v, "multipart", 9) == 0) {
+                size_t head = (size_t) (p - text);
+                size_t tail = len - (size_t) (colon - text);
+                size_t extra = strlen (MULTIPART_HEADER);
+                char *copy = malloc (head + extra + tail + 1);
+                assert (copy);
+                memcpy (copy, text, head);
+                memcpy (copy + head, MULTIPART_HEADER, extra);
+                memcpy (copy + head + extra, colon, tail);
+                copy[head + extra + tail] = 0;
+                *new_len_p = head + extra + tail;
+                return copy;
+            }
+        }
+        p = eol + 1;
+    }
+    return NULL;
+}
+
 //  Parse text as a message. Returns it or NULL.
 static osip_message_t *
 s_parse (const char *text, size_t len)
 {
+    size_t hidden_len = 0;
+    char *hidden = s_hide_multipart (text, len, &hidden_len);
+    if (hidden) {
+        osip_message_t *msg = NULL;
+        if (osip_message_init (&msg) != 0) {
+            free (hidden);
+            return NULL;
+        }
+        int rc = osip_message_parse (msg, hidden, hidden_len);
+        //  without a Content-Type libosip2 drops the body: attach it as
+        //  one opaque part, then put the Content-Type back as a header
+        const char *blank = strstr (hidden, "\r\n\r\n");
+        size_t body_len = 0;
+        if (rc == 0 && blank && msg->content_length
+            && msg->content_length->value)
+            body_len = strtoul (msg->content_length->value, NULL, 10);
+        if (blank && body_len > hidden_len - (size_t) (blank + 4 - hidden))
+            body_len = hidden_len - (size_t) (blank + 4 - hidden);
+        if (rc == 0 && body_len > 0)
+            rc = osip_message_set_body (msg, blank + 4, body_len);
+        free (hidden);
+        osip_header_t *header = NULL;
+        int pos = rc == 0 ? osip_message_header_get_byname (
+                      msg, MULTIPART_HEADER, 0, &header)
+                          : -1;
+        if (pos >= 0 && header && header->hvalue && !msg->content_type
+            && osip_message_set_content_type (msg, header->hvalue) == 0) {
+            osip_list_remove (&msg->headers, pos);
+            osip_header_free (header);
+            osip_message_force_update (msg);
+            return msg;
+        }
+        osip_message_free (msg);
+        return NULL;
+    }
     osip_message_t *msg = NULL;
     if (osip_message_init (&msg) != 0)
         return NULL;

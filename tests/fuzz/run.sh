@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh [SECONDS] — build every libFuzzer target in tests/fuzz/
+# (fuzz_*.c) with clang-14, ASan and UBSan, and run each for SECONDS
+# (default 30) on a seed corpus (tests/fuzz/corpus/<target>/ plus the
+# RFC 4475 messages for SIP targets). Exits non-zero on a crash, a leak or
+# a sanitizer report; the crashing input is left in $OUT (printed).
+#
+# Environment: CLANG (default clang-14), FUZZ_OUT (default build/fuzz).
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+SECS=${1:-30}
+CLANG=${CLANG:-clang-14}
+OUT=${FUZZ_OUT:-$TOP/build/fuzz}
+case $OUT in /*) ;; *) OUT=$TOP/$OUT ;; esac
+command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not installed" >&2; exit 77; }
+mkdir -p "$OUT"
+
+PKG_CFLAGS=$(pkg-config --cflags libosip2 libczmq)
+PKG_LIBS=$(pkg-config --libs libosip2 libczmq)
+SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I$TOP/common $PKG_CFLAGS"
+
+# Sources each target links, beside its own file.
+sources_for() {
+    case $1 in
+        fuzz_sipd_*) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" ;;
+        *) echo "" ;;
+    esac
+}
+
+status=0
+for src in "$TOP"/tests/fuzz/fuzz_*.c; do
+    [ -f "$src" ] || continue
+    name=$(basename "$src" .c)
+    bin=$OUT/$name
+    echo "fuzz: building $name"
+    # shellcheck disable=SC2046
+    if ! $CLANG $CFLAGS $SAN -o "$bin" "$src" $(sources_for "$name") $PKG_LIBS; then
+        echo "fuzz: $name: build failed" >&2
+        status=1
+        continue
+    fi
+    corpus=$OUT/corpus-$name
+    mkdir -p "$corpus"
+    seeds=()
+    [ -d "$TOP/tests/fuzz/corpus/$name" ] && seeds+=("$TOP/tests/fuzz/corpus/$name")
+    case $name in
+        fuzz_sipd_*)
+            [ -d /work/shared/conformance/rfc4475/msgs ] && seeds+=(/work/shared/conformance/rfc4475/msgs)
+            [ -d "$TOP/tests/t0101_sip_malformed/msgs" ] && seeds+=("$TOP/tests/t0101_sip_malformed/msgs")
+            ;;
+    esac
+    echo "fuzz: running $name for ${SECS}s"
+    log=$OUT/$name.log
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        "$bin" -max_total_time="$SECS" -max_len=70000 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$OUT/$name-" "$corpus" "${seeds[@]}" >"$log" 2>&1
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "fuzz: $name FAILED (exit $rc); log $log:" >&2
+        grep -E 'ERROR|SUMMARY|artifact|Test unit written' "$log" | head -20 >&2
+        status=1
+    else
+        echo "fuzz: $name ok: $(grep -E '^Done [0-9]+ runs' "$log" | tail -1)"
+    fi
+done
+exit $status
