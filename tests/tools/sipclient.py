@@ -7,7 +7,7 @@ Usage:
                [--show HEADER]... HOST PORT FILE...
   FILE is a message template ('-' reads stdin). Unless --raw, line ends
   become CRLF and these placeholders are replaced:
-    $LOCAL_IP $LOCAL_PORT $BRANCH $CALLID $TAG $TRANSPORT
+    $LOCAL_IP (IPv6 in brackets) $LOCAL_PORT $BRANCH $CALLID $TAG $TRANSPORT
     $CONTENT_LENGTH   length of the body after the blank line
   --raw sends the bytes as they are (RFC 4475 corpus). With --bind-via
   (UDP) the client binds the host:port named by the top Via (default
@@ -33,7 +33,7 @@ def build(template, local_ip, local_port, transport):
     text = template.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     rnd = "%08x" % random.getrandbits(32)
     subs = {
-        b"$LOCAL_IP": local_ip.encode(),
+        b"$LOCAL_IP": ("[%s]" % local_ip if ":" in local_ip else local_ip).encode(),
         b"$LOCAL_PORT": str(local_port).encode(),
         b"$BRANCH": ("z9hG4bK" + rnd).encode(),
         b"$CALLID": ("c" + rnd + "@sipclient").encode(),
