@@ -1,11 +1,22 @@
 //  sipd — SIP registrar and B2BUA.
 //
 //  main: command line and config (cm_daemon), the SIP core (sipd_server,
-//  which owns transports, transactions, registrar and events), then the
-//  loop until SIGTERM; objects are destroyed in reverse order.
+//  which owns transports, transactions, registrar and events), the CDR
+//  journal (sipd_journal) and the B2BUA (sipd_b2bua, calls), then the loop
+//  until SIGTERM; objects are destroyed in reverse order.
 
 #include "cm_daemon.h"
+#include "sipd_b2bua.h"
+#include "sipd_journal.h"
 #include "sipd_server.h"
+
+//  CDR sink: every finished call goes to the journal.
+static void
+s_on_cdr (void *arg, cm_cdr_t **cdr_p)
+{
+    //  On failure the journal logs the CDR's JSON at error level.
+    (void) sipd_journal_append ((sipd_journal_t *) arg, cdr_p);
+}
 
 int
 main (int argc, char **argv)
@@ -21,7 +32,29 @@ main (int argc, char **argv)
         cm_daemon_destroy (&daemon);
         return CM_EXIT_CONFIG;
     }
-    exit_code = cm_daemon_run (daemon);
+    cm_config_t *config = cm_daemon_config (daemon);
+    char spool[1024];
+    snprintf (spool, sizeof spool, "%s/spool",
+              cm_config_str (config, "general", "data_dir"));
+    sipd_journal_t *journal = sipd_journal_new (
+        spool, cm_config_str (config, "ipc", "cdrd"), cm_daemon_loop (daemon));
+    sipd_b2bua_t *b2bua = NULL;
+    if (!journal)
+        exit_code = cm_daemon_fail (daemon, "cannot open the CDR journal "
+                                            "in %s (see log)", spool);
+    else {
+        b2bua = sipd_b2bua_new (server, sipd_server_registrar (server));
+        if (!b2bua)
+            exit_code = cm_daemon_fail (daemon, "[sipd] trunk: cannot "
+                                                "resolve the trunk address");
+    }
+    if (b2bua) {
+        sipd_b2bua_set_cdr_sink (b2bua, s_on_cdr, journal);
+        exit_code = cm_daemon_run (daemon);
+    }
+    //  Live calls are released (with their CDRs) before the journal closes.
+    sipd_b2bua_destroy (&b2bua);
+    sipd_journal_destroy (&journal);
     sipd_server_destroy (&server);
     cm_daemon_destroy (&daemon);
     return exit_code;

@@ -1,0 +1,1626 @@
+//  sipd_b2bua — calls: sipd as a back-to-back user agent (see
+//  sipd_b2bua.h).
+//
+//  A call moves through these states:
+//
+//    ROUTING    the caller's INVITE was accepted, forks are being sent;
+//    EARLY      at least one fork is alive, no 2xx yet (the caller has had
+//               100 and maybe 180/183);
+//    ANSWERED   a fork answered 2xx, sipd sent 200 to the caller and waits
+//               for the caller's ACK;
+//    CONFIRMED  both dialogs are established; in-dialog requests relay;
+//    ENDED      released: the CDR is written, BYEs/CANCELs are on their
+//               way; the call lingers until its forks have finished so a
+//               late 2xx can still be ACKed and hung up.
+//
+//  Release is recorded once (the first release wins): a call_tag saying
+//  where and by whom, the SIP status sent to the caller and the cause of a
+//  Reason: Q.850 header, if any. The CDR is built from it with
+//  sipd_cause_apply the moment the call enters ENDED.
+//
+//  Lookup tables map to the call's uniqueid: dialogs ("Call-ID tag" of
+//  the leg's local tag; for the caller's leg also "Call-ID remote-tag" to
+//  spot INVITE retransmissions after the 2xx), transactions (txn_id) and
+//  timers (timer_id). This file is longer than the 800-line guideline
+//  because the relaying cases share so much state; sipd_leg (dialog) and
+//  sipd_sdp (bodies) carry the reusable parts.
+
+#include "sipd_b2bua.h"
+
+#include "cm_log.h"
+#include "sipd_auth.h"
+#include "sipd_cause.h"
+#include "sipd_dialplan.h"
+#include "sipd_leg.h"
+#include "sipd_location.h"
+#include "sipd_msg.h"
+#include "sipd_sdp.h"
+#include "sipd_throttle.h"
+#include "sipd_trunk.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define MAX_FORKS 8             //  parallel forks per call
+#define MAX_RELAYS 8            //  in-dialog transactions relayed at once
+#define T1_MS 500               //  RFC 3261 T1
+#define LINGER_MS 40000         //  how long an ENDED call waits for forks
+#define S_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+
+typedef enum {
+    CALL_ROUTING = 0,
+    CALL_EARLY,
+    CALL_ANSWERED,
+    CALL_CONFIRMED,
+    CALL_ENDED
+} call_state_t;
+
+//  One callee leg.
+typedef struct {
+    sipd_leg_t *leg;            //  owned: the dialog
+    int txn;                    //  INVITE client txn, 0 once final
+    int final;                  //  final status, 0 while pending
+    uint32_t invite_cseq;       //  CSeq of the INVITE (for the ACK)
+    bool acked;                 //  2xx ACKed
+    bool auth_tried;            //  trunk credentials already sent
+} fork_t;
+
+//  An in-dialog request relayed from one leg to the other.
+typedef struct {
+    int server_txn;             //  where the request came from
+    int client_txn;             //  our request on the other leg
+    bool from_caller;           //  came from the caller's leg
+    bool is_invite;             //  re-INVITE (ACK the 2xx ourselves)
+} relay_t;
+
+typedef struct {
+    char uniqueid[40];          //  CDR uniqueid, registry key
+    char src[64];               //  caller number
+    char dst[64];               //  number after analysis
+    char dialed[64];            //  number as dialled
+    char target[160];           //  trunk Request-URI (digest uri)
+    sipd_direction_t direction; //  CDR direction
+    bool to_extension;          //  callee is an extension (else trunk)
+    call_state_t state;         //  see above
+    sipd_leg_t *caller;         //  owned: the caller's leg
+    int caller_txn;             //  caller's INVITE server txn, 0 after final
+    osip_message_t *invite;     //  owned: caller's INVITE, To tag set
+    osip_message_t *ok;         //  owned: the 200 sent to the caller
+    bool late_offer;            //  caller's INVITE had no SDP
+    fork_t forks[MAX_FORKS];    //  callee legs
+    int nforks;                 //  forks used
+    int winner;                 //  index of the answering fork, -1
+    relay_t relays[MAX_RELAYS]; //  in-dialog relays in progress
+    int64_t start_ms;           //  INVITE received
+    int64_t answer_ms;          //  200 sent to the caller, 0 if not
+    int best_code;              //  best final among failed forks
+    char best_reason[128];      //  its Reason header value
+    char best_phrase[64];       //  its reason phrase
+    bool released;              //  release recorded
+    int tag;                    //  call_tag
+    int sip_code;               //  status to the caller
+    int reason_cause;           //  cause from a Reason header
+    int timer_answer;           //  no-answer timer, 0 if none
+    int timer_ack;              //  2xx retransmission / ACK wait
+    int timer_linger;           //  ENDED: forced removal
+    int ack_wait_ms;            //  current 2xx retransmission interval
+    int ack_waited_ms;          //  time spent waiting for the ACK
+    bool callee_counted;        //  callee extension's call count taken
+} call_t;
+
+struct _sipd_b2bua_t {
+    sipd_server_t *server;      //  borrowed: SIP core
+    sipd_location_t *location;  //  borrowed: contacts and call state
+    sipd_auth_t *auth;          //  borrowed: INVITE digest
+    sipd_throttle_t *throttle;  //  borrowed: failed auth counter
+    sipd_dialplan_t *dialplan;  //  owned: number analysis
+    sipd_trunk_t *trunk;        //  owned: trunk account (may be NULL)
+    zloop_t *loop;              //  borrowed: timers
+    zhashx_t *calls;            //  uniqueid -> call_t (owned)
+    zhashx_t *dialogs;          //  "callid tag" -> uniqueid
+    zhashx_t *txns;             //  "txn_id" -> uniqueid
+    zhashx_t *timers;           //  "timer_id" -> uniqueid
+    zhashx_t *busy;             //  extension -> number of its calls
+    int no_answer_ms;           //  [sipd] no_answer_timeout
+    bool call_waiting;          //  [sipd] call_waiting
+    char prefix[16];            //  [sipd] outgoing_prefix
+    char host[64];              //  our address (Contact, From, SDP o=)
+    int port;                   //  our port
+    sipd_cdr_fn *cdr_fn;        //  CDR sink
+    void *cdr_arg;              //  its argument
+};
+
+static void s_call_end (sipd_b2bua_t *self, call_t *call);
+static void s_relay_response (void *arg, int txn_id,
+                              const osip_message_t *response, int code);
+
+//  --------------------------------------------------------------------
+//  Registry helpers
+
+static void
+s_call_free (call_t **call_p)
+{
+    call_t *call = *call_p;
+    if (!call)
+        return;
+    sipd_leg_destroy (&call->caller);
+    for (int i = 0; i < call->nforks; i++)
+        sipd_leg_destroy (&call->forks[i].leg);
+    osip_message_free (call->invite);
+    osip_message_free (call->ok);
+    free (call);
+    *call_p = NULL;
+}
+
+static void
+s_map_set (zhashx_t *map, const char *key, const char *uniqueid)
+{
+    zhashx_update (map, key, (void *) uniqueid);
+}
+
+static call_t *
+s_call_by_key (sipd_b2bua_t *self, zhashx_t *map, const char *key)
+{
+    const char *uniqueid = (const char *) zhashx_lookup (map, key);
+    return uniqueid ? (call_t *) zhashx_lookup (self->calls, uniqueid)
+                    : NULL;
+}
+
+static void
+s_txn_add (sipd_b2bua_t *self, call_t *call, int txn)
+{
+    char key[16];
+    snprintf (key, sizeof key, "%d", txn);
+    s_map_set (self->txns, key, call->uniqueid);
+}
+
+static void
+s_txn_del (sipd_b2bua_t *self, int txn)
+{
+    char key[16];
+    snprintf (key, sizeof key, "%d", txn);
+    zhashx_delete (self->txns, key);
+}
+
+static call_t *
+s_call_by_txn (sipd_b2bua_t *self, int txn)
+{
+    char key[16];
+    snprintf (key, sizeof key, "%d", txn);
+    return s_call_by_key (self, self->txns, key);
+}
+
+static void
+s_dialog_key (char *key, size_t size, const char *call_id, const char *tag)
+{
+    snprintf (key, size, "%s %s", call_id ? call_id : "", tag ? tag : "");
+}
+
+static void
+s_dialog_add (sipd_b2bua_t *self, call_t *call, sipd_leg_t *leg)
+{
+    char key[320];
+    s_dialog_key (key, sizeof key, sipd_leg_call_id (leg),
+                  sipd_leg_local_tag (leg));
+    s_map_set (self->dialogs, key, call->uniqueid);
+}
+
+static void
+s_dialog_del (sipd_b2bua_t *self, sipd_leg_t *leg)
+{
+    char key[320];
+    s_dialog_key (key, sizeof key, sipd_leg_call_id (leg),
+                  sipd_leg_local_tag (leg));
+    zhashx_delete (self->dialogs, key);
+}
+
+static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
+
+static int
+s_timer_start (sipd_b2bua_t *self, call_t *call, int delay_ms)
+{
+    int id = zloop_timer (self->loop, (size_t) delay_ms, 1, s_on_timer, self);
+    if (id < 0)
+        return 0;
+    char key[16];
+    snprintf (key, sizeof key, "%d", id);
+    s_map_set (self->timers, key, call->uniqueid);
+    return id;
+}
+
+static void
+s_timer_stop (sipd_b2bua_t *self, int *timer_p)
+{
+    if (*timer_p > 0) {
+        zloop_timer_end (self->loop, *timer_p);
+        char key[16];
+        snprintf (key, sizeof key, "%d", *timer_p);
+        zhashx_delete (self->timers, key);
+    }
+    *timer_p = 0;
+}
+
+//  Remove a call and everything that points to it.
+static void
+s_call_remove (sipd_b2bua_t *self, call_t *call)
+{
+    s_timer_stop (self, &call->timer_answer);
+    s_timer_stop (self, &call->timer_ack);
+    s_timer_stop (self, &call->timer_linger);
+    if (call->caller) {
+        s_dialog_del (self, call->caller);
+        char key[320];
+        s_dialog_key (key, sizeof key, sipd_leg_call_id (call->caller),
+                      sipd_leg_remote_tag (call->caller));
+        zhashx_delete (self->dialogs, key);
+    }
+    for (int i = 0; i < call->nforks; i++) {
+        s_dialog_del (self, call->forks[i].leg);
+        if (call->forks[i].txn)
+            s_txn_del (self, call->forks[i].txn);
+    }
+    for (int i = 0; i < MAX_RELAYS; i++)
+        if (call->relays[i].client_txn)
+            s_txn_del (self, call->relays[i].client_txn);
+    if (call->caller_txn)
+        s_txn_del (self, call->caller_txn);
+    CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid, "call removed");
+    zhashx_delete (self->calls, call->uniqueid);
+}
+
+//  --------------------------------------------------------------------
+//  Extension call state
+
+static void
+s_ext_state (sipd_b2bua_t *self, const char *number, sipd_call_state_t st)
+{
+    if (number && sipd_location_has_extension (self->location, number))
+        sipd_location_set_call_state (self->location, number, st);
+}
+
+static int
+s_ext_calls (sipd_b2bua_t *self, const char *number)
+{
+    return (int) (intptr_t) zhashx_lookup (self->busy, number);
+}
+
+static void
+s_ext_count (sipd_b2bua_t *self, const char *number, int delta)
+{
+    if (!number || !*number)
+        return;
+    int n = s_ext_calls (self, number) + delta;
+    if (n <= 0) {
+        zhashx_delete (self->busy, number);
+        s_ext_state (self, number, SIPD_CALL_STATE_IDLE);
+    }
+    else
+        zhashx_update (self->busy, number, (void *) (intptr_t) n);
+}
+
+//  --------------------------------------------------------------------
+//  Message helpers
+
+//  Our Contact for a leg whose peer is reached over transport.
+static void
+s_contact (sipd_b2bua_t *self, const sipd_source_t *dest, char *buf,
+           size_t size)
+{
+    bool v6 = strchr (self->host, ':') != NULL;
+    snprintf (buf, size, "<sip:sipd@%s%s%s:%d%s>", v6 ? "[" : "", self->host,
+              v6 ? "]" : "", self->port,
+              dest && dest->transport == SIPD_TRANSPORT_TCP
+                  ? ";transport=tcp"
+                  : "");
+}
+
+//  Header value, also under its compact form.
+static const char *
+s_header (const osip_message_t *msg, const char *name, const char *compact)
+{
+    const char *v = sipd_msg_header (msg, name);
+    if (!v && compact)
+        v = sipd_msg_header (msg, compact);
+    return v;
+}
+
+//  True when the comma-separated header value v names token (any case).
+static bool
+s_has_token (const char *v, const char *token)
+{
+    size_t n = strlen (token);
+    for (const char *p = v; p && *p; p++)
+        if (strncasecmp (p, token, n) == 0)
+            return true;
+    return false;
+}
+
+//  Copy the session-timer and related headers from src to dst.
+static void
+s_copy_timer_headers (osip_message_t *dst, const osip_message_t *src)
+{
+    const char *v;
+    if ((v = s_header (src, "Session-Expires", "x")))
+        sipd_msg_add_header (dst, "Session-Expires", v);
+    if ((v = s_header (src, "Min-SE", NULL)))
+        sipd_msg_add_header (dst, "Min-SE", v);
+    if ((v = s_header (src, "Require", NULL)) && s_has_token (v, "timer"))
+        sipd_msg_add_header (dst, "Require", "timer");
+    if ((v = s_header (src, "Supported", "k")) && s_has_token (v, "timer"))
+        sipd_msg_add_header (dst, "Supported", "timer");
+}
+
+//  The SDP body of msg rewritten for leg into a new string (caller
+//  frees), NULL when msg has no SDP. *bad_p is set when there was a body
+//  that could not be used.
+static char *
+s_sdp_for (sipd_leg_t *leg, const osip_message_t *msg, bool *bad_p,
+           const char *call_id)
+{
+    *bad_p = false;
+    size_t len;
+    const char *body = sipd_leg_body (msg, &len);
+    if (!body || len == 0)
+        return NULL;
+    osip_content_type_t *ct = msg->content_type;
+    if (ct && ct->type && ct->subtype
+        && (strcasecmp (ct->type, "application") != 0
+            || strcasecmp (ct->subtype, "sdp") != 0)) {
+        *bad_p = true;
+        return NULL;
+    }
+    char error[128];
+    char *sdp = sipd_sdp_rewrite (sipd_leg_sdp (leg), body, len, error,
+                                  sizeof error);
+    if (!sdp) {
+        CM_LOG_CALL (CM_LOG_WARN, "b2bua", call_id, "bad SDP: %s", error);
+        *bad_p = true;
+    }
+    return sdp;
+}
+
+//  Respond on the caller's INVITE transaction with code, our To tag,
+//  optional SDP, Contact for 18x/2xx and an optional Reason.
+static int
+s_respond_caller (sipd_b2bua_t *self, call_t *call, int code,
+                  const char *phrase, const char *sdp, const char *reason,
+                  const osip_message_t *from)
+{
+    if (!call->caller_txn)
+        return -1;
+    osip_message_t *resp = sipd_msg_response_new (call->invite, code, phrase);
+    if (!resp)
+        return -1;
+    sipd_leg_tag_response (call->caller, resp);
+    if (code > 100 && code < 300) {
+        char contact[128];
+        s_contact (self, sipd_leg_dest (call->caller), contact,
+                   sizeof contact);
+        osip_message_set_contact (resp, contact);
+        osip_message_set_allow (resp, S_ALLOW);
+    }
+    if (sdp)
+        sipd_leg_set_body (resp, "application/sdp", sdp);
+    if (reason)
+        sipd_msg_add_header (resp, "Reason", reason);
+    if (from)
+        s_copy_timer_headers (resp, from);
+    int txn = call->caller_txn;
+    if (code >= 200) {
+        if (code < 300)
+            osip_message_clone (resp, &call->ok);
+        s_txn_del (self, txn);
+        call->caller_txn = 0;
+    }
+    return sipd_server_respond (self->server, txn, &resp);
+}
+
+//  Record how the call was released; the first record wins.
+static void
+s_release (call_t *call, int tag, int sip_code, int reason_cause)
+{
+    if (call->released)
+        return;
+    call->released = true;
+    call->tag = tag;
+    call->sip_code = sip_code;
+    call->reason_cause = reason_cause;
+}
+
+//  Build the CDR and hand it to the sink.
+static void
+s_emit_cdr (sipd_b2bua_t *self, call_t *call)
+{
+    cm_cdr_t *cdr = cm_cdr_new (call->uniqueid);
+    if (!cdr)
+        return;
+    int64_t now = cm_cdr_now ();
+    cm_cdr_set_start_time (cdr, call->start_ms);
+    if (call->answer_ms)
+        cm_cdr_set_answer_time (cdr, call->answer_ms);
+    cm_cdr_set_end_time (cdr, now < call->start_ms ? call->start_ms : now);
+    cm_cdr_set_src (cdr, call->src);
+    cm_cdr_set_dst (cdr, call->dst);
+    cm_cdr_set_dialed (cdr, call->dialed);
+    cm_cdr_set_direction (cdr, (cm_cdr_direction_t) call->direction);
+    bool answered = call->answer_ms != 0;
+    int tag = call->released ? call->tag : SIPD_CAUSE_TAG_SHUTDOWN;
+    int code = answered ? 200 : call->sip_code;
+    if (sipd_cause_apply (cdr, tag, code, call->reason_cause, answered)
+        != 0)
+        sipd_cause_apply (cdr, tag, 0, call->reason_cause, answered);
+    if (call->best_code && !answered) {
+        char code_text[16];
+        snprintf (code_text, sizeof code_text, "%d", call->best_code);
+        cm_cdr_fci_add (cdr, "calleeCode", code_text);
+    }
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid,
+                 "call ended src=%s dst=%s disposition=%s sip_code=%d "
+                 "cause=%d call_tag=%d released_by=%s",
+                 CM_PII (call->src), CM_PII (call->dst),
+                 cm_cdr_disposition_name (cm_cdr_disposition (cdr)),
+                 cm_cdr_sip_code (cdr), cm_cdr_cause (cdr),
+                 cm_cdr_call_tag (cdr),
+                 cm_cdr_released_by_name (cm_cdr_released_by (cdr)));
+    if (self->cdr_fn)
+        self->cdr_fn (self->cdr_arg, &cdr);
+    else {
+        char *json = cm_cdr_encode_json (cdr);
+        CM_LOG (CM_LOG_INFO, "cdr", "cdr %s", json ? json : "?");
+        free (json);
+    }
+    cm_cdr_destroy (&cdr);
+}
+
+static int
+s_forks_pending (call_t *call)
+{
+    int n = 0;
+    for (int i = 0; i < call->nforks; i++)
+        if (call->forks[i].final == 0)
+            n++;
+    return n;
+}
+
+//  CANCEL every fork still without a final response except keep.
+static void
+s_cancel_forks (sipd_b2bua_t *self, call_t *call, int keep)
+{
+    for (int i = 0; i < call->nforks; i++) {
+        fork_t *fork = &call->forks[i];
+        if (i != keep && fork->final == 0 && fork->txn
+            && sipd_server_cancel (self->server, fork->txn) != 0) {
+            //  Too early (no provisional yet) or already over: the fork
+            //  is given up; a late 2xx is still ACKed and hung up.
+            CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid,
+                         "fork %d not cancellable", i);
+        }
+    }
+}
+
+//  Send BYE on a leg, with an optional Reason. Fire and forget: the
+//  response comes back to s_relay_response, finds no relay and is
+//  dropped.
+static void
+s_send_bye (sipd_b2bua_t *self, call_t *call, sipd_leg_t *leg,
+            const char *reason)
+{
+    char contact[128];
+    s_contact (self, sipd_leg_dest (leg), contact, sizeof contact);
+    osip_message_t *bye = sipd_leg_request (leg, "BYE", contact, NULL, NULL);
+    if (!bye)
+        return;
+    if (reason)
+        sipd_msg_add_header (bye, "Reason", reason);
+    int txn = sipd_server_send_request (self->server, &bye,
+                                        sipd_leg_dest (leg),
+                                        s_relay_response, self);
+    if (txn < 0)
+        CM_LOG_CALL (CM_LOG_WARN, "b2bua", call->uniqueid,
+                     "cannot send BYE");
+}
+
+//  The call is over: write the CDR, free the extensions, cancel what is
+//  still ringing, and remove the call now or once the forks are done.
+static void
+s_call_end (sipd_b2bua_t *self, call_t *call)
+{
+    if (call->state == CALL_ENDED)
+        return;
+    call->state = CALL_ENDED;
+    s_timer_stop (self, &call->timer_answer);
+    s_timer_stop (self, &call->timer_ack);
+    s_cancel_forks (self, call, -1);
+    s_emit_cdr (self, call);
+    s_ext_count (self, call->src, -1);
+    if (call->callee_counted)
+        s_ext_count (self, call->dst, -1);
+    call->callee_counted = false;
+    if (s_forks_pending (call) == 0)
+        s_call_remove (self, call);
+    else
+        call->timer_linger = s_timer_start (self, call, LINGER_MS);
+}
+
+//  Release a call that has not been answered: final response to the
+//  caller with an optional Reason, then end.
+static void
+s_fail (sipd_b2bua_t *self, call_t *call, int tag, int code,
+        const char *phrase, const char *reason, int reason_cause)
+{
+    char buf[96];
+    if (!reason) {
+        int cause = reason_cause ? reason_cause : sipd_cause_tag_cause (tag);
+        if (!cause)
+            cause = sipd_cause_from_sip (code);
+        if (cause)
+            reason = sipd_cause_reason_format (cause, buf, sizeof buf);
+    }
+    s_release (call, tag, code, reason_cause);
+    s_respond_caller (self, call, code, phrase, NULL, reason, NULL);
+    s_call_end (self, call);
+}
+
+//  A fork that answered after another one won, or after the call ended:
+//  ACK it and hang it up (RFC 3261 §13.2.2.4, the B2BUA way).
+static void
+s_drop_fork (sipd_b2bua_t *self, call_t *call, fork_t *fork)
+{
+    osip_message_t *ack = sipd_leg_ack (fork->leg, fork->invite_cseq, NULL);
+    if (ack)
+        sipd_server_send_ack (self->server, &ack, sipd_leg_dest (fork->leg));
+    fork->acked = true;
+    s_send_bye (self, call, fork->leg, NULL);
+}
+
+//  Priority of a final failure for choosing what the caller hears
+//  (RFC 3261 §16.7 step 6, simplified): 6xx, then 486, then other 4xx,
+//  then 5xx, then 3xx.
+static int
+s_rank (int code)
+{
+    if (code >= 600)
+        return 5;
+    if (code == 486)
+        return 4;
+    if (code >= 400 && code < 500 && code != 408 && code != 487)
+        return 3;
+    if (code >= 500)
+        return 2;
+    return 1;
+}
+
+//  All forks failed: tell the caller.
+static void
+s_forks_failed (sipd_b2bua_t *self, call_t *call)
+{
+    int code = call->best_code ? call->best_code : 480;
+    int tag;
+    if (!call->to_extension && (code == 408 || code == 503)
+        && !call->best_reason[0])
+        tag = SIPD_CAUSE_TAG_TRUNK_FAILURE;
+    else if (code == 408)
+        tag = SIPD_CAUSE_TAG_CALLEE_TIMEOUT;
+    else if (code == 486 || code == 600)
+        tag = SIPD_CAUSE_TAG_CALLEE_BUSY;
+    else
+        tag = SIPD_CAUSE_TAG_CALLEE_REJECT;
+    //  3xx is not relayed (sipd does not redirect callers): 480.
+    int sent = code < 400 ? 480 : code;
+    int cause = sipd_cause_reason_parse (call->best_reason, NULL, 0);
+    s_fail (self, call, tag, sent,
+            sent == code && call->best_phrase[0] ? call->best_phrase : NULL,
+            call->best_reason[0] ? call->best_reason : NULL, cause);
+}
+
+//  Send the INVITE of fork i. Returns 0 or -1.
+static int
+s_fork_send (sipd_b2bua_t *self, call_t *call, int i, const char *sdp,
+             const char *auth_name, const char *auth_value)
+{
+    fork_t *fork = &call->forks[i];
+    char contact[128];
+    s_contact (self, sipd_leg_dest (fork->leg), contact, sizeof contact);
+    osip_message_t *invite = sipd_leg_request (
+        fork->leg, "INVITE", contact, sdp ? "application/sdp" : NULL, sdp);
+    if (!invite)
+        return -1;
+    fork->invite_cseq = sipd_leg_local_cseq (fork->leg);
+    osip_message_set_allow (invite, S_ALLOW);
+    s_copy_timer_headers (invite, call->invite);
+    if (auth_name && auth_value)
+        osip_message_set_header (invite, auth_name, auth_value);
+    int txn = sipd_server_send_request (self->server, &invite,
+                                        sipd_leg_dest (fork->leg),
+                                        s_relay_response, self);
+    if (txn <= 0) {
+        fork->final = 503;
+        return -1;
+    }
+    fork->txn = txn;
+    s_txn_add (self, call, txn);
+    return 0;
+}
+
+//  The fork with INVITE transaction txn, or -1.
+static int
+s_fork_index (call_t *call, int txn)
+{
+    for (int i = 0; i < call->nforks; i++)
+        if (call->forks[i].txn == txn)
+            return i;
+    return -1;
+}
+
+//  2xx from fork i.
+static void
+s_fork_answered (sipd_b2bua_t *self, call_t *call, int i,
+                 const osip_message_t *response)
+{
+    fork_t *fork = &call->forks[i];
+    if (call->state == CALL_ENDED || (call->winner >= 0 && call->winner != i)) {
+        s_drop_fork (self, call, fork);
+        return;
+    }
+    call->winner = i;
+    s_cancel_forks (self, call, i);
+    bool bad;
+    char *sdp = s_sdp_for (call->caller, response, &bad, call->uniqueid);
+    if (bad || (!sdp && call->late_offer)) {
+        //  Unusable answer: hang up the callee, 488 to the caller.
+        s_drop_fork (self, call, fork);
+        s_fail (self, call, SIPD_CAUSE_TAG_BAD_REQUEST, 488, NULL, NULL, 0);
+        free (sdp);
+        return;
+    }
+    if (!call->late_offer) {
+        osip_message_t *ack
+            = sipd_leg_ack (fork->leg, fork->invite_cseq, NULL);
+        if (ack)
+            sipd_server_send_ack (self->server, &ack,
+                                  sipd_leg_dest (fork->leg));
+        fork->acked = true;
+    }
+    s_timer_stop (self, &call->timer_answer);
+    s_respond_caller (self, call, 200, NULL, sdp, NULL, response);
+    free (sdp);
+    call->answer_ms = cm_cdr_now ();
+    call->state = CALL_ANSWERED;
+    if (call->to_extension)
+        s_ext_state (self, call->dst, SIPD_CALL_STATE_BUSY);
+    //  Retransmit our 2xx until the caller's ACK (RFC 3261 §13.3.1.4).
+    call->ack_wait_ms = T1_MS;
+    call->ack_waited_ms = 0;
+    call->timer_ack = s_timer_start (self, call, T1_MS);
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid, "answered by fork %d",
+                 i);
+}
+
+//  A response to a fork's INVITE.
+static void
+s_fork_response (sipd_b2bua_t *self, call_t *call, int i,
+                 const osip_message_t *response, int code)
+{
+    fork_t *fork = &call->forks[i];
+    if (response && code > 100)
+        sipd_leg_update_from_response (fork->leg, response);
+    if (code < 200) {
+        if (code == 100 || call->state == CALL_ENDED
+            || call->state >= CALL_ANSWERED)
+            return;
+        bool bad;
+        char *sdp = s_sdp_for (call->caller, response, &bad, call->uniqueid);
+        s_respond_caller (self, call, code == 180 ? 180 : 183, NULL, sdp,
+                          NULL, NULL);
+        free (sdp);
+        if (call->state < CALL_EARLY)
+            call->state = CALL_EARLY;
+        return;
+    }
+    //  Final: the transaction is over.
+    s_txn_del (self, fork->txn);
+    fork->txn = 0;
+    fork->final = code;
+    if (code < 300) {
+        s_fork_answered (self, call, i, response);
+        return;
+    }
+    //  A trunk challenge: answer it once with the [trunk] account.
+    if ((code == 401 || code == 407) && !call->to_extension && self->trunk
+        && !fork->auth_tried && call->state < CALL_ANSWERED
+        && sipd_trunk_has_credentials (self->trunk)) {
+        char name[32], value[1024];
+        osip_message_t *sent = call->invite;    //  only for the body
+        bool bad;
+        char *sdp = s_sdp_for (fork->leg, sent, &bad, call->uniqueid);
+        if (sipd_trunk_authorize (self->trunk, response, "INVITE",
+                                  call->target, name, sizeof name, value,
+                                  sizeof value)
+            == 0) {
+            fork->auth_tried = true;
+            fork->final = 0;
+            int rc = s_fork_send (self, call, i, sdp, name, value);
+            free (sdp);
+            if (rc == 0)
+                return;
+        }
+        else
+            free (sdp);
+        code = 403;
+        fork->final = 403;
+        s_release (call, SIPD_CAUSE_TAG_TRUNK_AUTH_FAILED, 403, 0);
+    }
+    if (call->state == CALL_ENDED) {
+        if (s_forks_pending (call) == 0)
+            s_call_remove (self, call);
+        return;
+    }
+    if (!response || s_rank (code) > s_rank (call->best_code)
+        || !call->best_code) {
+        call->best_code = code;
+        call->best_reason[0] = 0;
+        call->best_phrase[0] = 0;
+        const char *reason = response ? sipd_msg_header (response, "Reason")
+                                      : NULL;
+        if (reason && strlen (reason) < sizeof call->best_reason)
+            strcpy (call->best_reason, reason);
+        const char *phrase
+            = response ? osip_message_get_reason_phrase (response) : NULL;
+        if (phrase && strlen (phrase) < sizeof call->best_phrase
+            && !strpbrk (phrase, "\r\n"))
+            strcpy (call->best_phrase, phrase);
+    }
+    if (s_forks_pending (call) == 0 && call->winner < 0)
+        s_forks_failed (self, call);
+}
+
+//  --------------------------------------------------------------------
+//  In-dialog relaying
+
+//  The relay slot of client transaction txn, or NULL.
+static relay_t *
+s_relay_find (call_t *call, int client_txn)
+{
+    for (int i = 0; i < MAX_RELAYS; i++)
+        if (call->relays[i].client_txn == client_txn)
+            return &call->relays[i];
+    return NULL;
+}
+
+//  The callee leg of an answered call, or NULL.
+static sipd_leg_t *
+s_callee (call_t *call)
+{
+    return call->winner >= 0 ? call->forks[call->winner].leg : NULL;
+}
+
+//  A response to a relayed in-dialog request: relay it back.
+static void
+s_relay_back (sipd_b2bua_t *self, call_t *call, relay_t *relay,
+              const osip_message_t *response, int code)
+{
+    sipd_leg_t *back = relay->from_caller ? call->caller : s_callee (call);
+    sipd_leg_t *there = relay->from_caller ? s_callee (call) : call->caller;
+    if (code >= 200)
+        s_txn_del (self, relay->client_txn);
+    if (code < 200 && code != 100 && !response)
+        return;
+    if (code == 100)
+        return;
+    //  The far leg's 2xx to a re-INVITE is ACKed by us at once.
+    if (relay->is_invite && code >= 200 && code < 300 && response && there) {
+        uint32_t cseq = response->cseq && response->cseq->number
+                            ? (uint32_t) strtoul (response->cseq->number,
+                                                  NULL, 10)
+                            : 0;
+        osip_message_t *ack = sipd_leg_ack (there, cseq, NULL);
+        if (ack)
+            sipd_server_send_ack (self->server, &ack, sipd_leg_dest (there));
+    }
+    const osip_message_t *request
+        = sipd_server_txn_request (self->server, relay->server_txn);
+    if (request && back) {
+        osip_message_t *resp = sipd_msg_response_new (
+            request, code,
+            response ? osip_message_get_reason_phrase (response) : NULL);
+        if (resp) {
+            sipd_leg_tag_response (back, resp);
+            if (response) {
+                bool bad;
+                char *sdp = s_sdp_for (back, response, &bad, call->uniqueid);
+                //  SDP is rewritten; other response bodies are dropped.
+                if (sdp)
+                    sipd_leg_set_body (resp, "application/sdp", sdp);
+                free (sdp);
+                s_copy_timer_headers (resp, response);
+            }
+            if (code >= 200 && code < 300) {
+                char contact[128];
+                s_contact (self, sipd_leg_dest (back), contact,
+                           sizeof contact);
+                osip_message_set_contact (resp, contact);
+            }
+            sipd_server_respond (self->server, relay->server_txn, &resp);
+        }
+    }
+    if (code >= 200) {
+        int timed_out = !response && (code == 408 || code == 503);
+        bool from_caller = relay->from_caller;
+        memset (relay, 0, sizeof *relay);
+        //  The far leg is gone (no answer, or 481): end the call.
+        if ((timed_out || code == 481) && call->state != CALL_ENDED) {
+            int tag = from_caller ? SIPD_CAUSE_TAG_CALLEE_TIMEOUT
+                                  : SIPD_CAUSE_TAG_CALLER_TIMEOUT;
+            s_release (call, tag, 0, 0);
+            char reason[96];
+            sipd_cause_reason_format (SIPD_CAUSE_RECOVERY_ON_TIMER, reason,
+                                      sizeof reason);
+            if (back)
+                s_send_bye (self, call, back, reason);
+            s_call_end (self, call);
+        }
+    }
+}
+
+//  Every client transaction's responses land here: fork INVITEs, relayed
+//  in-dialog requests and our own BYEs.
+static void
+s_relay_response (void *arg, int txn_id, const osip_message_t *response,
+                  int code)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    call_t *call = s_call_by_txn (self, txn_id);
+    if (!call)
+        return;     //  a BYE's response, or a call already gone
+    int i = s_fork_index (call, txn_id);
+    if (i >= 0) {
+        s_fork_response (self, call, i, response, code);
+        return;
+    }
+    relay_t *relay = s_relay_find (call, txn_id);
+    if (relay)
+        s_relay_back (self, call, relay, response, code);
+    else if (code >= 200)
+        s_txn_del (self, txn_id);
+}
+
+//  Relay an in-dialog request (re-INVITE, UPDATE, INFO) to the other leg.
+static void
+s_relay_request (sipd_b2bua_t *self, call_t *call, bool from_caller,
+                 int txn_id, osip_message_t *request)
+{
+    sipd_leg_t *there = from_caller ? s_callee (call) : call->caller;
+    const char *method = request->sip_method;
+    relay_t *slot = s_relay_find (call, 0);
+    if (!there || !slot || call->state == CALL_ENDED) {
+        sipd_server_respond_code (self->server, txn_id,
+                                  !there ? 481 : 500, NULL);
+        return;
+    }
+    bool bad = false;
+    char *body = NULL;
+    const char *ctype = "application/sdp";
+    size_t len;
+    const char *raw = sipd_leg_body (request, &len);
+    osip_content_type_t *ct = request->content_type;
+    bool is_sdp = ct && ct->type && ct->subtype
+                  && strcasecmp (ct->type, "application") == 0
+                  && strcasecmp (ct->subtype, "sdp") == 0;
+    char ctype_buf[128];
+    if (raw && len > 0 && is_sdp)
+        body = s_sdp_for (there, request, &bad, call->uniqueid);
+    else if (raw && len > 0 && ct && ct->type && ct->subtype) {
+        //  INFO payloads (DTMF relay, ...) pass unchanged.
+        snprintf (ctype_buf, sizeof ctype_buf, "%s/%s", ct->type,
+                  ct->subtype);
+        ctype = ctype_buf;
+        body = strndup (raw, len);
+    }
+    if (bad) {
+        sipd_server_respond_code (self->server, txn_id, 488, NULL);
+        free (body);
+        return;
+    }
+    char contact[128];
+    s_contact (self, sipd_leg_dest (there), contact, sizeof contact);
+    osip_message_t *out
+        = sipd_leg_request (there, method, contact, body ? ctype : NULL, body);
+    free (body);
+    if (!out) {
+        sipd_server_respond_code (self->server, txn_id, 500, NULL);
+        return;
+    }
+    s_copy_timer_headers (out, request);
+    const char *reason = sipd_msg_header (request, "Reason");
+    if (reason)
+        sipd_msg_add_header (out, "Reason", reason);
+    int client = sipd_server_send_request (self->server, &out,
+                                           sipd_leg_dest (there),
+                                           s_relay_response, self);
+    if (client <= 0) {
+        sipd_server_respond_code (self->server, txn_id, 503, NULL);
+        return;
+    }
+    slot->server_txn = txn_id;
+    slot->client_txn = client;
+    slot->from_caller = from_caller;
+    slot->is_invite = strcmp (method, "INVITE") == 0;
+    s_txn_add (self, call, client);
+    CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid, "relayed %s %s",
+                 method, from_caller ? "caller->callee" : "callee->caller");
+}
+
+//  Find the call and leg of an in-dialog request (To tag is ours).
+static call_t *
+s_dialog_lookup (sipd_b2bua_t *self, const osip_message_t *request,
+                 bool *from_caller_p)
+{
+    osip_generic_param_t *tag = NULL;
+    if (!request->to || !request->call_id)
+        return NULL;
+    osip_to_get_tag (request->to, &tag);
+    if (!tag || !tag->gvalue)
+        return NULL;
+    char *call_id = NULL;
+    if (osip_call_id_to_str (request->call_id, &call_id) != 0)
+        return NULL;
+    char key[320];
+    s_dialog_key (key, sizeof key, call_id, tag->gvalue);
+    call_t *call = s_call_by_key (self, self->dialogs, key);
+    if (call && from_caller_p)
+        *from_caller_p = strcmp (sipd_leg_call_id (call->caller), call_id) == 0
+                         && strcmp (sipd_leg_local_tag (call->caller),
+                                    tag->gvalue) == 0;
+    osip_free (call_id);
+    return call;
+}
+
+//  --------------------------------------------------------------------
+//  New calls
+
+//  Authenticate an INVITE from an extension. Returns true with the user
+//  in user when the caller may go on; otherwise it has been answered
+//  (407, 400 or 403; a 403 is a call attempt and gets its CDR).
+static bool
+s_authenticate (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
+                const sipd_source_t *source, char *user, size_t size)
+{
+    if (self->throttle && sipd_throttle_is_blocked (self->throttle,
+                                                    source->ip)) {
+        sipd_server_respond_code (self->server, txn_id, 403, NULL);
+        return false;
+    }
+    sipd_auth_result_t result
+        = sipd_auth_verify (self->auth, request, true, user, size);
+    if (result == SIPD_AUTH_OK) {
+        if (self->throttle)
+            sipd_throttle_success (self->throttle, source->ip);
+        return true;
+    }
+    if (result == SIPD_AUTH_MISSING || result == SIPD_AUTH_STALE) {
+        osip_message_t *resp = sipd_msg_response_new (request, 407, NULL);
+        const char *from_user = request->from && request->from->url
+                                    ? request->from->url->username
+                                    : NULL;
+        if (resp
+            && sipd_auth_challenge (self->auth, resp, from_user,
+                                    result == SIPD_AUTH_STALE)
+                   == 0)
+            sipd_server_respond (self->server, txn_id, &resp);
+        else {
+            osip_message_free (resp);
+            sipd_server_respond_code (self->server, txn_id, 500, NULL);
+        }
+        return false;
+    }
+    if (result == SIPD_AUTH_MALFORMED) {
+        sipd_server_respond_code (self->server, txn_id, 400,
+                                  "Bad Proxy-Authorization");
+        return false;
+    }
+    //  Wrong credentials: 403, counted, and a FAILED CDR.
+    if (self->throttle)
+        sipd_throttle_failure (self->throttle, source->ip);
+    char reason[96];
+    sipd_cause_reason_format (SIPD_CAUSE_CALL_REJECTED, reason, sizeof reason);
+    osip_message_t *resp = sipd_msg_response_new (request, 403, NULL);
+    if (resp)
+        sipd_msg_add_header (resp, "Reason", reason);
+    sipd_server_respond (self->server, txn_id, &resp);
+    call_t tmp;
+    memset (&tmp, 0, sizeof tmp);
+    zuuid_t *uuid = zuuid_new ();
+    snprintf (tmp.uniqueid, sizeof tmp.uniqueid, "%s", zuuid_str_canonical (uuid));
+    zuuid_destroy (&uuid);
+    //  src is who they claimed to be; dialed what they dialled.
+    snprintf (tmp.src, sizeof tmp.src, "%s", *user ? user : "");
+    if (request->req_uri && request->req_uri->username)
+        snprintf (tmp.dialed, sizeof tmp.dialed, "%s",
+                  request->req_uri->username);
+    snprintf (tmp.dst, sizeof tmp.dst, "%s", tmp.dialed);
+    tmp.start_ms = cm_cdr_now ();
+    tmp.winner = -1;
+    s_release (&tmp, SIPD_CAUSE_TAG_CALLER_AUTH_FAILED, 403, 0);
+    s_emit_cdr (self, &tmp);
+    return false;
+}
+
+//  A retransmitted initial INVITE after our 2xx (the 2xx was lost): the
+//  transaction layer saw a new request. Answer it with the stored 2xx.
+static bool
+s_invite_retransmission (sipd_b2bua_t *self, int txn_id,
+                         osip_message_t *request)
+{
+    osip_generic_param_t *tag = NULL;
+    osip_from_get_tag (request->from, &tag);
+    char *call_id = NULL;
+    if (!tag || !tag->gvalue
+        || osip_call_id_to_str (request->call_id, &call_id) != 0)
+        return false;
+    char key[320];
+    s_dialog_key (key, sizeof key, call_id, tag->gvalue);
+    osip_free (call_id);
+    call_t *call = s_call_by_key (self, self->dialogs, key);
+    if (!call)
+        return false;
+    if (call->ok) {
+        osip_message_t *copy = NULL;
+        if (osip_message_clone (call->ok, &copy) == 0)
+            sipd_server_respond (self->server, txn_id, &copy);
+    }
+    else
+        sipd_server_respond_code (self->server, txn_id, 482, NULL);
+    return true;
+}
+
+//  Create the callee legs: one per contact of an extension, or the trunk.
+//  Returns the number of forks created.
+static int
+s_make_forks (sipd_b2bua_t *self, call_t *call, const char *display)
+{
+    char from_uri[160], to_uri[160];
+    bool v6 = strchr (self->host, ':') != NULL;
+    const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
+    if (call->to_extension) {
+        sipd_contact_t contacts[MAX_FORKS];
+        int n = sipd_location_contacts (self->location, call->dst, contacts,
+                                        MAX_FORKS);
+        snprintf (from_uri, sizeof from_uri, "sip:%s@%s%s%s", call->src, lb,
+                  self->host, rb);
+        snprintf (to_uri, sizeof to_uri, "sip:%s@%s%s%s", call->dst, lb,
+                  self->host, rb);
+        for (int i = 0; i < n; i++) {
+            sipd_leg_t *leg = sipd_leg_new_uac (
+                contacts[i].uri, from_uri, display, to_uri,
+                &contacts[i].source, self->host);
+            if (!leg)
+                continue;
+            call->forks[call->nforks].leg = leg;
+            call->nforks++;
+        }
+        return call->nforks;
+    }
+    const char *domain = sipd_trunk_domain (self->trunk);
+    snprintf (call->target, sizeof call->target, "sip:%s@%s", call->dst,
+              domain);
+    snprintf (from_uri, sizeof from_uri, "sip:%s@%s",
+              sipd_trunk_from_user (self->trunk, call->src), domain);
+    sipd_source_t dest;
+    memset (&dest, 0, sizeof dest);
+    dest.transport = SIPD_TRANSPORT_UDP;
+    snprintf (dest.ip, sizeof dest.ip, "%s",
+              sipd_dialplan_trunk_ip (self->dialplan));
+    dest.port = sipd_dialplan_trunk_port (self->dialplan);
+    sipd_leg_t *leg = sipd_leg_new_uac (call->target, from_uri, display,
+                                        call->target, &dest, self->host);
+    if (leg) {
+        call->forks[0].leg = leg;
+        call->nforks = 1;
+    }
+    return call->nforks;
+}
+
+static void
+s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
+                 const sipd_source_t *source)
+{
+    if (s_invite_retransmission (self, txn_id, request))
+        return;
+    bool from_trunk = sipd_dialplan_is_trunk_source (self->dialplan,
+                                                     source->ip, source->port);
+    char user[64] = "";
+    if (!from_trunk
+        && !s_authenticate (self, txn_id, request, source, user, sizeof user))
+        return;
+    call_t *call = (call_t *) zmalloc (sizeof *call);
+    call->winner = -1;
+    call->start_ms = cm_cdr_now ();
+    zuuid_t *uuid = zuuid_new ();
+    snprintf (call->uniqueid, sizeof call->uniqueid, "%s",
+              zuuid_str_canonical (uuid));
+    zuuid_destroy (&uuid);
+    const char *from_user = request->from && request->from->url
+                                    && request->from->url->username
+                                ? request->from->url->username
+                                : "";
+    snprintf (call->src, sizeof call->src, "%s",
+              from_trunk ? from_user : user);
+    const char *dialed = request->req_uri && request->req_uri->username
+                             ? request->req_uri->username
+                             : "";
+    snprintf (call->dialed, sizeof call->dialed, "%s", dialed);
+    call->caller = sipd_leg_new_uas (request, source, self->host);
+    if (!call->caller || osip_message_clone (request, &call->invite) != 0) {
+        s_call_free (&call);
+        sipd_server_respond_code (self->server, txn_id, 400,
+                                  "Missing From tag or Contact");
+        return;
+    }
+    sipd_leg_tag_response (call->caller, call->invite);
+    call->caller_txn = txn_id;
+    zhashx_insert (self->calls, call->uniqueid, call);
+    s_txn_add (self, call, txn_id);
+    s_dialog_add (self, call, call->caller);
+    char key[320];
+    s_dialog_key (key, sizeof key, sipd_leg_call_id (call->caller),
+                  sipd_leg_remote_tag (call->caller));
+    s_map_set (self->dialogs, key, call->uniqueid);
+    if (!from_trunk)
+        s_ext_count (self, call->src, +1);
+    if (!from_trunk)
+        s_ext_state (self, call->src, SIPD_CALL_STATE_BUSY);
+    s_respond_caller (self, call, 100, NULL, NULL, NULL, NULL);
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid,
+                 "INVITE src=%s dialed=%s sip_call_id=%s", CM_PII (call->src),
+                 CM_PII (call->dialed), sipd_leg_call_id (call->caller));
+
+    //  Number analysis.
+    sipd_route_t route;
+    sipd_dialplan_route (self->dialplan, dialed, from_trunk, &route);
+    snprintf (call->dst, sizeof call->dst, "%s", route.number);
+    call->direction = route.direction;
+    if (route.kind == SIPD_ROUTE_NONE) {
+        size_t plen = strlen (self->prefix);
+        bool trunk_wanted = !from_trunk && plen
+                            && strncmp (dialed, self->prefix, plen) == 0
+                            && !sipd_dialplan_has_trunk (self->dialplan);
+        s_fail (self, call,
+                trunk_wanted ? SIPD_CAUSE_TAG_NO_TRUNK
+                             : SIPD_CAUSE_TAG_NO_ROUTE,
+                404, NULL, NULL, 0);
+        return;
+    }
+    call->to_extension = route.kind == SIPD_ROUTE_EXTENSION;
+    if (call->to_extension) {
+        sipd_contact_t probe[1];
+        if (sipd_location_contacts (self->location, call->dst, probe, 1)
+            == 0) {
+            s_fail (self, call, SIPD_CAUSE_TAG_OFFLINE, 480, NULL, NULL, 0);
+            return;
+        }
+        if (s_ext_calls (self, call->dst) > 0 && !self->call_waiting) {
+            s_fail (self, call, SIPD_CAUSE_TAG_LOCAL_BUSY, 486, NULL, NULL, 0);
+            return;
+        }
+    }
+    //  The offer, checked before anything is sent.
+    size_t len;
+    const char *body = sipd_leg_body (request, &len);
+    call->late_offer = !body || len == 0;
+    //  The caller's display name (libosip2 keeps its quotes; sipd_leg
+    //  strips them).
+    const char *display = request->from ? request->from->displayname : NULL;
+    if (s_make_forks (self, call, display) == 0) {
+        s_fail (self, call, SIPD_CAUSE_TAG_OFFLINE, 480, NULL, NULL, 0);
+        return;
+    }
+    int sent = 0;
+    for (int i = 0; i < call->nforks; i++) {
+        bool bad;
+        char *sdp = s_sdp_for (call->forks[i].leg, request, &bad,
+                               call->uniqueid);
+        if (bad) {
+            free (sdp);
+            for (int k = 0; k < call->nforks; k++)
+                call->forks[k].final = 488;
+            s_fail (self, call, SIPD_CAUSE_TAG_BAD_REQUEST, 488, NULL, NULL,
+                    0);
+            return;
+        }
+        s_dialog_add (self, call, call->forks[i].leg);
+        if (s_fork_send (self, call, i, sdp, NULL, NULL) == 0)
+            sent++;
+        free (sdp);
+    }
+    if (sent == 0) {
+        s_fail (self, call,
+                call->to_extension ? SIPD_CAUSE_TAG_CALLEE_TIMEOUT
+                                   : SIPD_CAUSE_TAG_TRUNK_FAILURE,
+                call->to_extension ? 480 : 503, NULL, NULL, 0);
+        return;
+    }
+    if (call->to_extension) {
+        s_ext_count (self, call->dst, +1);
+        call->callee_counted = true;
+        if (s_ext_calls (self, call->dst) == 1)
+            s_ext_state (self, call->dst, SIPD_CALL_STATE_RINGING);
+    }
+    call->timer_answer = s_timer_start (self, call, self->no_answer_ms);
+}
+
+//  --------------------------------------------------------------------
+//  Request handlers
+
+//  re-INVITE, UPDATE, INFO (and PRACK-less in-dialog requests).
+static int
+s_on_in_dialog (void *arg, int txn_id, osip_message_t *request,
+                const sipd_source_t *source)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    bool from_caller = false;
+    call_t *call = s_dialog_lookup (self, request, &from_caller);
+    if (!call) {
+        sipd_server_respond_code (self->server, txn_id, 481, NULL);
+        return 0;
+    }
+    sipd_leg_t *leg = from_caller ? call->caller : s_callee (call);
+    if (!leg) {
+        //  An early-dialog request from a fork (UPDATE/INFO before the
+        //  answer): not supported.
+        sipd_server_respond_code (self->server, txn_id, 481, NULL);
+        return 0;
+    }
+    if (sipd_leg_check_request (leg, request) != 0) {
+        sipd_server_respond_code (self->server, txn_id, 500,
+                                  "CSeq out of order");
+        return 0;
+    }
+    if (call->state == CALL_ANSWERED && from_caller
+        && strcmp (request->sip_method, "INVITE") == 0) {
+        //  re-INVITE before our 2xx was ACKed (RFC 3261 §14.2).
+        sipd_server_respond_code (self->server, txn_id, 491, NULL);
+        return 0;
+    }
+    s_relay_request (self, call, from_caller, txn_id, request);
+    return 0;
+}
+
+static int
+s_on_invite (void *arg, int txn_id, osip_message_t *request,
+             const sipd_source_t *source)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    osip_generic_param_t *tag = NULL;
+    if (request->to)
+        osip_to_get_tag (request->to, &tag);
+    if (tag)
+        return s_on_in_dialog (arg, txn_id, request, source);
+    s_on_new_invite (self, txn_id, request, source);
+    return 0;
+}
+
+static int
+s_on_ack (void *arg, int txn_id, osip_message_t *request,
+          const sipd_source_t *source)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    bool from_caller = false;
+    call_t *call = s_dialog_lookup (self, request, &from_caller);
+    if (!call || !from_caller)
+        return 0;   //  ACK of a relayed re-INVITE from the callee, or stray
+    if (call->state == CALL_ANSWERED) {
+        s_timer_stop (self, &call->timer_ack);
+        call->state = CALL_CONFIRMED;
+        fork_t *fork = call->winner >= 0 ? &call->forks[call->winner] : NULL;
+        if (fork && !fork->acked) {
+            //  Late offer: the caller's answer travels in the ACK.
+            bool bad;
+            char *sdp = s_sdp_for (fork->leg, request, &bad, call->uniqueid);
+            osip_message_t *ack
+                = sipd_leg_ack (fork->leg, fork->invite_cseq, sdp);
+            if (ack)
+                sipd_server_send_ack (self->server, &ack,
+                                      sipd_leg_dest (fork->leg));
+            fork->acked = true;
+            free (sdp);
+        }
+        CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid, "confirmed");
+    }
+    return 0;
+}
+
+static int
+s_on_bye (void *arg, int txn_id, osip_message_t *request,
+          const sipd_source_t *source)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    bool from_caller = false;
+    call_t *call = s_dialog_lookup (self, request, &from_caller);
+    sipd_leg_t *leg = call ? (from_caller ? call->caller : s_callee (call))
+                           : NULL;
+    if (!call || !leg || call->state == CALL_ENDED) {
+        sipd_server_respond_code (self->server, txn_id, 481, NULL);
+        return 0;
+    }
+    sipd_server_respond_code (self->server, txn_id, 200, NULL);
+    const char *reason = sipd_msg_header (request, "Reason");
+    int cause = sipd_cause_reason_parse (reason, NULL, 0);
+    char ours[96];
+    if (!cause)
+        reason = sipd_cause_reason_format (SIPD_CAUSE_NORMAL_CLEARING, ours,
+                                           sizeof ours);
+    s_release (call,
+               from_caller ? SIPD_CAUSE_TAG_CALLER_BYE
+                           : SIPD_CAUSE_TAG_CALLEE_BYE,
+               200, cause);
+    sipd_leg_t *other = from_caller ? s_callee (call) : call->caller;
+    if (other)
+        s_send_bye (self, call, other, reason);
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid, "BYE from %s",
+                 from_caller ? "caller" : "callee");
+    s_call_end (self, call);
+    return 0;
+}
+
+static int
+s_on_cancel (void *arg, int txn_id, osip_message_t *request,
+             const sipd_source_t *source)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    int invite_txn = sipd_server_find_invite (self->server, request);
+    call_t *call = invite_txn > 0 ? s_call_by_txn (self, invite_txn) : NULL;
+    if (!call || call->caller_txn != invite_txn) {
+        sipd_server_respond_code (self->server, txn_id, 481, NULL);
+        return 0;
+    }
+    sipd_server_respond_code (self->server, txn_id, 200, NULL);
+    if (call->state >= CALL_ANSWERED)
+        return 0;   //  too late: the 2xx is out (RFC 3261 §9.2)
+    const char *reason = sipd_msg_header (request, "Reason");
+    int cause = sipd_cause_reason_parse (reason, NULL, 0);
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid, "CANCEL from caller");
+    s_fail (self, call, SIPD_CAUSE_TAG_CALLER_CANCEL, 487, NULL, reason,
+            cause);
+    return 0;
+}
+
+//  A 2xx retransmission after our ACK went out: ACK again.
+static void
+s_on_stray_2xx (void *arg, const osip_message_t *response,
+                const sipd_source_t *source)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    osip_generic_param_t *tag = NULL;
+    char *call_id = NULL;
+    if (!response->from || !response->call_id || !response->cseq
+        || !response->cseq->method
+        || strcmp (response->cseq->method, "INVITE") != 0)
+        return;
+    osip_from_get_tag (response->from, &tag);
+    if (!tag || !tag->gvalue
+        || osip_call_id_to_str (response->call_id, &call_id) != 0)
+        return;
+    char key[320];
+    s_dialog_key (key, sizeof key, call_id, tag->gvalue);
+    osip_free (call_id);
+    call_t *call = s_call_by_key (self, self->dialogs, key);
+    if (!call)
+        return;
+    for (int i = 0; i < call->nforks; i++) {
+        fork_t *fork = &call->forks[i];
+        if (strcmp (sipd_leg_local_tag (fork->leg), tag->gvalue) != 0)
+            continue;
+        if (fork->acked) {
+            uint32_t cseq = (uint32_t) strtoul (response->cseq->number, NULL,
+                                                10);
+            osip_message_t *ack = sipd_leg_ack (fork->leg, cseq, NULL);
+            if (ack)
+                sipd_server_send_ack (self->server, &ack,
+                                      sipd_leg_dest (fork->leg));
+        }
+        else if (call->winner != i) {
+            //  A 2xx we never processed (the fork lost the race, or the
+            //  call ended): take the dialog from it and hang up.
+            sipd_leg_update_from_response (fork->leg, response);
+            fork->invite_cseq
+                = (uint32_t) strtoul (response->cseq->number, NULL, 10);
+            s_drop_fork (self, call, fork);
+        }
+    }
+}
+
+//  --------------------------------------------------------------------
+//  Timers
+
+static int
+s_on_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    char key[16];
+    snprintf (key, sizeof key, "%d", timer_id);
+    call_t *call = s_call_by_key (self, self->timers, key);
+    zhashx_delete (self->timers, key);
+    if (!call)
+        return 0;
+    if (timer_id == call->timer_answer) {
+        call->timer_answer = 0;
+        if (call->state < CALL_ANSWERED) {
+            CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid,
+                         "no answer within %d ms", self->no_answer_ms);
+            s_fail (self, call, SIPD_CAUSE_TAG_NO_ANSWER, 480, NULL, NULL, 0);
+        }
+    }
+    else if (timer_id == call->timer_ack) {
+        call->timer_ack = 0;
+        if (call->state != CALL_ANSWERED)
+            return 0;
+        call->ack_waited_ms += call->ack_wait_ms;
+        if (call->ack_waited_ms >= 64 * T1_MS) {
+            //  No ACK for our 2xx: the caller is gone (RFC 3261 §13.3.1.4).
+            CM_LOG_CALL (CM_LOG_WARN, "b2bua", call->uniqueid,
+                         "no ACK from the caller");
+            s_release (call, SIPD_CAUSE_TAG_CALLER_TIMEOUT, 200, 0);
+            char reason[96];
+            sipd_cause_reason_format (SIPD_CAUSE_RECOVERY_ON_TIMER, reason,
+                                      sizeof reason);
+            s_send_bye (self, call, call->caller, reason);
+            if (s_callee (call))
+                s_send_bye (self, call, s_callee (call), reason);
+            s_call_end (self, call);
+            return 0;
+        }
+        call->ack_wait_ms = call->ack_wait_ms * 2 > 4000
+                                ? 4000
+                                : call->ack_wait_ms * 2;
+        call->timer_ack = s_timer_start (self, call, call->ack_wait_ms);
+    }
+    else if (timer_id == call->timer_linger) {
+        call->timer_linger = 0;
+        s_call_remove (self, call);
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------
+//  Life cycle
+
+static void
+s_call_destructor (void **item)
+{
+    s_call_free ((call_t **) item);
+}
+
+sipd_b2bua_t *
+sipd_b2bua_new (sipd_server_t *server, sipd_registrar_t *registrar)
+{
+    assert (server);
+    assert (registrar);
+    cm_config_t *config = sipd_server_config (server);
+    sipd_b2bua_t *self = (sipd_b2bua_t *) zmalloc (sizeof *self);
+    self->server = server;
+    self->location = sipd_registrar_location (registrar);
+    self->auth = sipd_registrar_auth (registrar);
+    self->throttle = sipd_registrar_throttle (registrar);
+    self->loop = sipd_server_loop (server);
+    snprintf (self->prefix, sizeof self->prefix, "%s",
+              cm_config_str (config, "sipd", "outgoing_prefix"));
+    self->dialplan = sipd_dialplan_new (
+        cm_config_map (config, "extensions"), self->prefix,
+        cm_config_str (config, "sipd", "trunk"));
+    if (!self->dialplan) {
+        free (self);
+        return NULL;
+    }
+    self->no_answer_ms
+        = (int) cm_config_int (config, "sipd", "no_answer_timeout") * 1000;
+    self->call_waiting = cm_config_bool (config, "sipd", "call_waiting");
+    snprintf (self->host, sizeof self->host, "%s",
+              sipd_server_host (server));
+    self->port = sipd_server_port (server);
+    self->calls = zhashx_new ();
+    zhashx_set_destructor (self->calls, s_call_destructor);
+    self->dialogs = zhashx_new ();
+    self->txns = zhashx_new ();
+    self->timers = zhashx_new ();
+    zhashx_t *maps[] = {self->dialogs, self->txns, self->timers};
+    for (size_t i = 0; i < 3; i++) {
+        zhashx_set_destructor (maps[i], (zhashx_destructor_fn *) zstr_free);
+        zhashx_set_duplicator (maps[i], (zhashx_duplicator_fn *) strdup);
+    }
+    self->busy = zhashx_new ();
+    if (sipd_dialplan_has_trunk (self->dialplan))
+        self->trunk = sipd_trunk_new (server, self->dialplan);
+    sipd_server_on_request (server, "INVITE", s_on_invite, self);
+    sipd_server_on_request (server, "ACK", s_on_ack, self);
+    sipd_server_on_request (server, "BYE", s_on_bye, self);
+    sipd_server_on_request (server, "CANCEL", s_on_cancel, self);
+    sipd_server_on_request (server, "UPDATE", s_on_in_dialog, self);
+    sipd_server_on_request (server, "INFO", s_on_in_dialog, self);
+    sipd_server_on_stray_2xx (server, s_on_stray_2xx, self);
+    return self;
+}
+
+void
+sipd_b2bua_destroy (sipd_b2bua_t **self_p)
+{
+    assert (self_p);
+    if (!*self_p)
+        return;
+    sipd_b2bua_t *self = *self_p;
+    //  Release every live call: it gets its CDR (call_tag shutdown).
+    zlistx_t *ids = zhashx_keys (self->calls);
+    for (const char *id = (const char *) zlistx_first (ids); id;
+         id = (const char *) zlistx_next (ids)) {
+        call_t *call = (call_t *) zhashx_lookup (self->calls, id);
+        if (!call || call->state == CALL_ENDED)
+            continue;
+        s_release (call, SIPD_CAUSE_TAG_SHUTDOWN, 0, 0);
+        char reason[96];
+        sipd_cause_reason_format (SIPD_CAUSE_NORMAL_UNSPECIFIED, reason,
+                                  sizeof reason);
+        if (call->state < CALL_ANSWERED) {
+            if (call->sip_code == 0)
+                call->sip_code = 503;
+            s_respond_caller (self, call, 503, NULL, NULL, reason, NULL);
+        }
+        else {
+            s_send_bye (self, call, call->caller, reason);
+            if (s_callee (call))
+                s_send_bye (self, call, s_callee (call), reason);
+        }
+        s_call_end (self, call);
+    }
+    zlistx_destroy (&ids);
+    const char *methods[]
+        = {"INVITE", "ACK", "BYE", "CANCEL", "UPDATE", "INFO"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        sipd_server_on_request (self->server, methods[i], NULL, NULL);
+    sipd_server_on_stray_2xx (self->server, NULL, NULL);
+    //  Timers of lingering calls.
+    for (void *v = zhashx_first (self->timers); v;
+         v = zhashx_next (self->timers))
+        zloop_timer_end (self->loop,
+                         atoi ((const char *) zhashx_cursor (self->timers)));
+    zhashx_destroy (&self->calls);
+    zhashx_destroy (&self->dialogs);
+    zhashx_destroy (&self->txns);
+    zhashx_destroy (&self->timers);
+    zhashx_destroy (&self->busy);
+    sipd_trunk_destroy (&self->trunk);
+    sipd_dialplan_destroy (&self->dialplan);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+sipd_b2bua_set_cdr_sink (sipd_b2bua_t *self, sipd_cdr_fn *fn, void *arg)
+{
+    assert (self);
+    self->cdr_fn = fn;
+    self->cdr_arg = arg;
+}
+
+size_t
+sipd_b2bua_call_count (sipd_b2bua_t *self)
+{
+    assert (self);
+    return zhashx_size (self->calls);
+}
+
+json_t *
+sipd_b2bua_status (sipd_b2bua_t *self)
+{
+    assert (self);
+    static const char *const names[]
+        = {"routing", "ringing", "answered", "confirmed", "ending"};
+    json_t *list = json_array ();
+    for (call_t *call = (call_t *) zhashx_first (self->calls); call;
+         call = (call_t *) zhashx_next (self->calls))
+        json_array_append_new (
+            list, json_pack ("{s:s, s:s, s:s, s:s, s:s}", "uniqueid",
+                             call->uniqueid, "src", call->src, "dst",
+                             call->dst, "state", names[call->state],
+                             "direction",
+                             sipd_direction_name (call->direction)));
+    return list;
+}
