@@ -149,7 +149,10 @@ s_publish_reg (sipd_location_t *self, s_ext_t *ext,
             binding->source.ip, binding->source.port);
     if (!self->events)
         return;
-    int64_t left = binding->expires - s_now (self);
+    //  a removed binding has no time left, whatever its expiry said
+    bool removed = strcmp (event, "unregistered") == 0
+                   || strcmp (event, "expired") == 0;
+    int64_t left = removed ? 0 : binding->expires - s_now (self);
     json_t *body = json_pack (
         "{s:s, s:s, s:s, s:I, s:i, s:s, s:s?}", "number", ext->number,
         "event", event, "uri", binding->uri, "expires_in",
