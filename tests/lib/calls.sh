@@ -125,3 +125,19 @@ if not ok:
 sys.exit(0 if ok else 1)
 PY
 }
+
+# sc_uac_fail CODE HEADER REGEXP — write $T/uac_fail_CODE.xml: a caller
+# (407 auth) expecting final CODE whose HEADER matches REGEXP; prints the path.
+sc_uac_fail() {
+    local out=$T/uac_fail_$1.xml
+    sed -e "s/@CODE@/$1/g" -e "s|@HDR@|$2|g" -e "s|@REGEXP@|$3|g" \
+        "$SC/uac_fail.xml.in" > "$out"
+    echo "$out"
+}
+
+# caller_args EXT [PASSWORD] — SIPp options for a caller that is extension
+# 100 dialling EXT.
+caller_args() {
+    echo -s "$1" -au 100 -ap "${2:-secret100}" -key caller 100 \
+        -auth_uri "$1@127.0.0.1:$SIP_PORT" -p "$UAC_PORT"
+}
