@@ -537,14 +537,15 @@ _phone_start() {
     esac
 }
 
-# phones_call_scenario CALLER_KIND CALLEE_KIND TRANSPORT — with sipd running: the caller
-# registers as 100 (sends 440 Hz), the callee as 101 (sends 1000 Hz, auto-answers); 100 dials
-# 101; both report the call established; sipd shows both busy; after ~3 s the caller hangs
-# up; each phone sent and received >= 100 RTP packets and heard the other's tone; both are
-# idle again; the CDR in sipd's journal says ANSWERED, sip_code 200, billsec >= 2, cause 16,
-# released_by caller, direction internal, fci callTag=..;cause=16. Fails the test otherwise.
+# phones_call_scenario CALLER_KIND CALLEE_KIND TRANSPORT [HANGUP_BY] — with sipd running:
+# the caller registers as 100 (sends 440 Hz), the callee as 101 (sends 1000 Hz,
+# auto-answers); 100 dials 101; both report the call established; sipd shows both busy;
+# after ~3 s HANGUP_BY (caller, the default, or callee) hangs up; each phone sent and
+# received >= 100 RTP packets and heard the other's tone; both are idle again; the CDR in
+# sipd's journal says ANSWERED, sip_code 200, billsec >= 2, cause 16, released_by HANGUP_BY,
+# direction internal, fci callTag=..;cause=16. Fails the test otherwise.
 phones_call_scenario() {
-    local ck=$1 ek=$2 tr=$3 line cdr v
+    local ck=$1 ek=$2 tr=$3 by=${4:-caller} line cdr v other
     _phone_start "$ck" caller 100 "$tr" 440
     _phone_start "$ek" callee 101 "$tr" 1000
     phone_wait_registered caller 10 || phones_fail "caller ($ck/$tr) did not register as 100"
@@ -562,10 +563,11 @@ phones_call_scenario() {
     sipd_wait_state 101 busy 3 || phones_fail "sipd status: callee 101 not busy during the call"
     tst_log "ok - sipd shows 100 and 101 busy"
     sleep 3
-    phone_hangup caller
-    phone_wait_ended caller 10 || phones_fail "caller: call did not end after hang-up"
-    phone_wait_ended callee 10 || phones_fail "callee: BYE from sipd did not end the call"
-    tst_log "ok - caller hung up, the call ended on both phones"
+    if [ "$by" = caller ]; then other=callee; else other=caller; fi
+    phone_hangup "$by"
+    phone_wait_ended "$by" 10 || phones_fail "$by: call did not end after hang-up"
+    phone_wait_ended "$other" 10 || phones_fail "$other: BYE from sipd did not end the call"
+    tst_log "ok - $by hung up, the call ended on both phones"
 
     local who tx rx f rms lo hi
     for who in caller callee; do
@@ -587,7 +589,7 @@ phones_call_scenario() {
 
     cdr=$(cdr_wait 100 101 5) || phones_fail "no CDR for 100 -> 101 in sipd's journal"
     tst_log "CDR: $(tr '\n' ' ' <<<"$cdr")"
-    for line in disposition=ANSWERED sip_code=200 cause=16 released_by=caller \
+    for line in disposition=ANSWERED sip_code=200 cause=16 released_by=$by \
                 direction=internal dialed=101; do
         v=$(cdr_field "$cdr" "${line%%=*}")
         [ "$v" = "${line#*=}" ] || phones_fail "CDR ${line%%=*} is '$v', want '${line#*=}'"
@@ -599,6 +601,6 @@ phones_call_scenario() {
     [ -n "$(cdr_field "$cdr" answer_time)" ] || phones_fail "CDR answer_time empty"
     v=$(cdr_field "$cdr" fci)
     [[ $v == "callTag=$(cdr_field "$cdr" call_tag);cause=16"* ]] || phones_fail "CDR fci '$v'"
-    tst_log "ok - CDR: ANSWERED, 200, billsec $(cdr_field "$cdr" billsec), cause 16, released_by caller"
+    tst_log "ok - CDR: ANSWERED, 200, billsec $(cdr_field "$cdr" billsec), cause 16, released_by $by"
     phones_stop_all
 }
