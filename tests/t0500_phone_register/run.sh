@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real softphones register to sipd with digest auth: baresip as 100 (UDP), linphonec as 101
-# (UDP), baresip as 102 (TCP); sipd's `status` request shows each idle with the phone's user
+# (UDP), baresip as 102 (TCP), linphonec as 104 (TCP); sipd's `status` request shows each idle with the phone's user
 # agent and transport; a wrong password leaves 103 offline; quitting phones unregister.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/phones.sh"
@@ -11,17 +11,21 @@ phones_need baresip linphonec
 tst_config <<'INI'
 [sipd]
 digest_algorithms = MD5
+[extensions]
+104 = secret104
 INI
 start_daemon sipd
 
 bs_start a 100 secret100 udp
 lp_start b 101 secret101 udp
 bs_start c 102 secret102 tcp
+lp_start e 104 secret104 tcp
 
 phone_wait_registered a 10 || phones_fail "baresip 100/udp did not register"
 phone_wait_registered b 10 || phones_fail "linphonec 101/udp did not register"
 phone_wait_registered c 10 || phones_fail "baresip 102/tcp did not register"
-tst_log "ok - the three phones say they are registered"
+phone_wait_registered e 10 || phones_fail "linphonec 104/tcp did not register"
+tst_log "ok - the four phones say they are registered"
 
 # expect_ext NUMBER UA_REGEX TRANSPORT — sipd's status line for the extension.
 expect_ext() {
@@ -42,13 +46,14 @@ expect_ext() {
 expect_ext 100 '^baresip' udp
 expect_ext 101 'linphone' udp
 expect_ext 102 '^baresip' tcp
+expect_ext 104 'linphone' tcp
 
 # Quitting unregisters (Expires: 0): the extensions go offline.
 phones_stop_all
-for n in 100 101 102; do
+for n in 100 101 102 104; do
     sipd_wait_state "$n" offline 5 || phones_fail "$n still listed after the phone quit (unregister)"
 done
-tst_log "ok - the phones unregistered on quit: 100, 101, 102 offline"
+tst_log "ok - the phones unregistered on quit: 100, 101, 102, 104 offline"
 
 # Wrong password, last (sipd may throttle 127.0.0.1 after it): baresip prints
 # "reg: sip:103@…: 401 Unauthorized" or "403 Forbidden" and never registers; 103 stays offline.
