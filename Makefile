@@ -68,10 +68,10 @@ run: deps all
 	@tests/tools/run-suite.sh etc/sipserver.conf
 
 test: deps all unit-bins
-	@tests/tools/run-tests.sh
+	@BUILD=$(BUILD) tests/tools/run-tests.sh
 
 unit: all unit-bins
-	@tests/tools/run-tests.sh --unit-only
+	@BUILD=$(BUILD) tests/tools/run-tests.sh --unit-only
 
 bench: deps all
 	@bench/run-all.sh

@@ -548,9 +548,17 @@ s_type_doc (const cm_cfg_key_t *k, char *buf, size_t size)
             return buf;
         case CM_CFG_PORT: return "port 0-65535";
         case CM_CFG_BOOL: return "yes/no";
-        case CM_CFG_ENUM:
-            snprintf (buf, size, "one of `%s`", k->choices);
+        case CM_CFG_ENUM: {
+            //  Markdown tables need '|' escaped.
+            size_t len = (size_t) snprintf (buf, size, "one of ");
+            for (const char *c = k->choices; *c && len + 3 < size; c++) {
+                if (*c == '|')
+                    buf[len++] = '\\';
+                buf[len++] = *c;
+            }
+            buf[len] = 0;
             return buf;
+        }
         case CM_CFG_HOSTPORT: return "host:port";
         case CM_CFG_ENDPOINTS: return "ZeroMQ endpoint(s)";
         case CM_CFG_PORTRANGE: return "port range low-high";

@@ -5,6 +5,7 @@
 #include "cm_log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,6 +125,8 @@ cm_daemon_new (int argc, char **argv, const char *name, const char *summary,
     //  zloop_start; keep it, and make sockets close without lingering.
     zsys_init ();
     zsys_set_linger (0);
+    //  A peer or log reader that went away must not kill a server.
+    signal (SIGPIPE, SIG_IGN);
     self->loop = zloop_new ();
 
     //  The daemon's control endpoint is the first entry of [ipc] <name>.

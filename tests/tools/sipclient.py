@@ -17,6 +17,7 @@ Usage:
   final one; provisional responses are printed too).
   --show NAME also prints that header of each response as "NAME: value".
   --split K (TCP) sends each message in pieces of K bytes.
+Responses whose Call-ID differs from the message's are ignored.
 Exit status 0 when every message got its responses, 1 otherwise.
 All waits are bounded by --timeout (default 2 s) per message."""
 
@@ -48,7 +49,7 @@ def build(template, local_ip, local_port, transport):
 
 
 def via_target(data):
-    m = re.search(rb"^(?:Via|v)\s*:\s*SIP\s*/\s*2\.0\s*/\s*UDP\s+([^;\s,:]+)(?::(\d+))?",
+    m = re.search(rb"^(?:Via|v)\s*:\s*SIP\s*/\s*2\.0\s*/\s*[A-Za-z]+\s+([^;\s,:]+)(?::(\d+))?",
                   data, re.I | re.M)
     port = int(m.group(2)) if m and m.group(2) else 5060
     return port
@@ -80,6 +81,11 @@ def describe(msg, shows):
         if m:
             out.append("%s: %s" % (name, m.group(1).decode("latin-1").strip()))
     return out
+
+
+def call_id(msg):
+    m = re.search(rb"^(?:Call-ID|i)[ \t]*:[ \t]*(\S+)", msg, re.I | re.M)
+    return m.group(1) if m else None
 
 
 def is_final(msg):
@@ -142,6 +148,7 @@ def main(argv):
         else:
             sock.sendto(data, (host, port))
         got, finals, buf = 0, 0, b""
+        want_id = call_id(data)
         deadline = time.time() + timeout
         while finals < count and time.time() < deadline:
             r, _, _ = select.select([sock], [], [], max(0, deadline - time.time()))
@@ -157,6 +164,9 @@ def main(argv):
             buf += chunk
             msgs, buf = status_lines(buf) if tcp else ([chunk], b"")
             for msg in msgs:
+                # a late retransmission for an earlier message is not ours
+                if want_id and call_id(msg) != want_id:
+                    continue
                 for line in describe(msg, shows):
                     print(line)
                 got += 1
