@@ -1032,6 +1032,22 @@ sipd_server_send_ack (sipd_server_t *self, osip_message_t **request_p,
     return rc;
 }
 
+int
+sipd_server_send_response (sipd_server_t *self, osip_message_t **response_p,
+                           const sipd_source_t *dest)
+{
+    assert (self);
+    assert (response_p);
+    assert (dest);
+    osip_message_t *response = *response_p;
+    *response_p = NULL;
+    int rc = -1;
+    if (response && MSG_IS_RESPONSE (response))
+        rc = s_send_raw (self, response, dest, NULL);
+    osip_message_free (response);
+    return rc;
+}
+
 const char *
 sipd_server_host (sipd_server_t *self)
 {

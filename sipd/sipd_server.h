@@ -165,6 +165,15 @@ int
     sipd_server_send_ack (sipd_server_t *self, osip_message_t **request_p,
                           const sipd_source_t *dest);
 
+//  Send a response statelessly to dest (no transaction): the TU's own
+//  retransmissions of a 2xx to INVITE, whose server transaction ended
+//  with the first 2xx (RFC 3261 §13.3.1.4). Takes ownership of
+//  *response_p. Returns 0 or -1.
+int
+    sipd_server_send_response (sipd_server_t *self,
+                               osip_message_t **response_p,
+                               const sipd_source_t *dest);
+
 //  The address the server listens on (numeric, no brackets) and its port,
 //  for Contact and Via. Borrowed.
 const char *
