@@ -54,6 +54,9 @@ const cm_cfg_key_t cm_config_keys[] = {
     {"sipd", "digest_algorithms", CM_CFG_STRING, "MD5,SHA-256", NOLIMIT,
      "Digest algorithms offered in 401/407, most preferred first (MD5, "
      "SHA-256; many phones use only the first one they are offered)"},
+    {"sipd", "md5_only_user_agents", CM_CFG_STRING, "baresip", NOLIMIT,
+     "Comma-separated User-Agent prefixes offered only MD5 (baresip 1.x "
+     "rejects a challenge that also offers SHA-256); empty: none"},
     {"sipd", "auth_fail_limit", CM_CFG_INT, "10", 1, 100000, NULL,
      "Failed authentications from one address before it is throttled"},
     {"sipd", "auth_fail_window", CM_CFG_INT, "60", 1, 86400, NULL,

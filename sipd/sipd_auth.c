@@ -53,6 +53,7 @@ struct _sipd_auth_t {
     char *realm;                    //  digest realm (owned)
     s_algo_t offer[2];              //  algorithms offered, preferred first
     int offers;                     //  how many of offer[] are used
+    zlist_t *md5_agents;            //  User-Agent prefixes offered MD5 only
     int lifetime;                   //  nonce lifetime, seconds
     unsigned char secret[SECRET_SIZE];  //  HMAC key, random per process
     zhashx_t *users;                //  number -> s_user_t (owned)
@@ -191,6 +192,22 @@ sipd_auth_new (cm_config_t *config)
         free (self);
         return NULL;
     }
+    self->md5_agents = zlist_new ();
+    zlist_autofree (self->md5_agents);
+    char *agents = strdup (
+        cm_config_str (config, "sipd", "md5_only_user_agents"));
+    char *save = NULL;
+    for (char *item = strtok_r (agents, ",", &save); item;
+         item = strtok_r (NULL, ",", &save)) {
+        while (*item == ' ')
+            item++;
+        size_t len = strlen (item);
+        while (len && item[len - 1] == ' ')
+            item[--len] = '\0';
+        if (len)
+            zlist_append (self->md5_agents, item);
+    }
+    free (agents);
     self->users = zhashx_new ();
     zhashx_set_destructor (self->users, s_free);
     self->used = zhashx_new ();
@@ -228,6 +245,7 @@ sipd_auth_destroy (sipd_auth_t **self_p)
     OPENSSL_cleanse (self->secret, SECRET_SIZE);
     zhashx_destroy (&self->users);
     zhashx_destroy (&self->used);
+    zlist_destroy (&self->md5_agents);
     free (self->realm);
     free (self);
     *self_p = NULL;
@@ -277,20 +295,18 @@ s_nonce_time (sipd_auth_t *self, const char *nonce)
     return (int64_t) strtoll (stamp, NULL, 16);
 }
 
-int
-sipd_auth_challenge (sipd_auth_t *self, osip_message_t *response,
-                     const char *user, bool stale)
+//  Add the challenge headers; md5_only restricts the offer to MD5.
+static int
+s_challenge (sipd_auth_t *self, osip_message_t *response, const char *user,
+             bool stale, bool md5_only)
 {
-    assert (self);
-    assert (response);
     int code = osip_message_get_status_code (response);
     if (code != 401 && code != 407)
         return -1;
     const char *name = code == 401 ? "WWW-Authenticate" : "Proxy-Authenticate";
-    bool md5_only = false;
     if (user) {
         s_user_t *entry = (s_user_t *) zhashx_lookup (self->users, user);
-        md5_only = entry && entry->ha1_sha256[0] == '\0';
+        md5_only = md5_only || (entry && entry->ha1_sha256[0] == '\0');
     }
     //  RFC 8760 §2.4: one header per algorithm, most preferred first.
     //  An MD5 HA1 can only answer MD5, whatever the configuration says.
@@ -314,6 +330,40 @@ sipd_auth_challenge (sipd_auth_t *self, osip_message_t *response,
             return -1;
     }
     return 0;
+}
+
+int
+sipd_auth_challenge (sipd_auth_t *self, osip_message_t *response,
+                     const char *user, bool stale)
+{
+    assert (self);
+    assert (response);
+    return s_challenge (self, response, user, stale, false);
+}
+
+int
+sipd_auth_challenge_request (sipd_auth_t *self, osip_message_t *response,
+                             const osip_message_t *request, const char *user,
+                             bool stale)
+{
+    assert (self);
+    assert (response);
+    bool md5_only = false;
+    const char *agent = NULL;
+    for (int i = 0; request && i < osip_list_size (&request->headers); i++) {
+        osip_header_t *header
+            = (osip_header_t *) osip_list_get (&request->headers, i);
+        if (header && header->hname && header->hvalue
+            && strcasecmp (header->hname, "User-Agent") == 0) {
+            agent = header->hvalue;
+            break;
+        }
+    }
+    for (const char *prefix = (const char *) zlist_first (self->md5_agents);
+         agent && prefix && !md5_only;
+         prefix = (const char *) zlist_next (self->md5_agents))
+        md5_only = strncasecmp (agent, prefix, strlen (prefix)) == 0;
+    return s_challenge (self, response, user, stale, md5_only);
 }
 
 //  A dequoted copy of an osip parameter value, or NULL. Caller frees.

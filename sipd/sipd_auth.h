@@ -39,8 +39,8 @@ typedef enum {
                                 //  counts as a failure for sipd_throttle
 } sipd_auth_result_t;
 
-//  Create from the configuration: [sipd] realm, nonce_lifetime and
-//  digest_algorithms, and the [extensions] passwords (copied). Draws a
+//  Create from the configuration: [sipd] realm, nonce_lifetime,
+//  digest_algorithms and md5_only_user_agents, and the [extensions] passwords (copied). Draws a
 //  random secret from OpenSSL. Returns NULL if digest_algorithms or a
 //  password entry is unusable (logged).
 //  Caller owns return value and must destroy it when done.
@@ -61,6 +61,16 @@ void
 int
     sipd_auth_challenge (sipd_auth_t *self, osip_message_t *response,
                          const char *user, bool stale);
+
+//  Same as sipd_auth_challenge for a response to request, honouring
+//  [sipd] md5_only_user_agents: when the request's User-Agent starts with
+//  one of those prefixes (default "baresip": libre 1.x refuses a whole
+//  401/407 that carries any SHA-256 challenge), only MD5 is offered.
+//  Prefer this one.
+int
+    sipd_auth_challenge_request (sipd_auth_t *self, osip_message_t *response,
+                                 const osip_message_t *request,
+                                 const char *user, bool stale);
 
 //  Check the request's Authorization (proxy false) or Proxy-Authorization
 //  (proxy true) header for our realm. On SIPD_AUTH_OK, SIPD_AUTH_STALE and

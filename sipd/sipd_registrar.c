@@ -368,9 +368,9 @@ s_authenticate (sipd_registrar_t *self, s_ctx_t *ctx, char *user,
     if (result == SIPD_AUTH_MISSING || result == SIPD_AUTH_STALE) {
         osip_message_t *response = s_reply (request, 401, NULL);
         if (response
-            && sipd_auth_challenge (self->auth, response,
-                                    *user ? user : to_user,
-                                    result == SIPD_AUTH_STALE)
+            && sipd_auth_challenge_request (self->auth, response, request,
+                                            *user ? user : to_user,
+                                            result == SIPD_AUTH_STALE)
                    != 0) {
             osip_message_free (response);
             response = s_reply (request, 500, NULL);

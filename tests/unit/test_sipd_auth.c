@@ -381,6 +381,37 @@ test_proxy_authorization (void **state)
 }
 
 static void
+test_md5_only_user_agents (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    static const struct {
+        const char *header;
+        bool sha256;
+    } cases[] = {
+        {"User-Agent: baresip v1.0.0 (x86_64/linux)\r\n", false},
+        {"User-Agent: BareSIP/2\r\n", false},
+        {"User-Agent: Linphone/5.1\r\n", true},
+        {"User-Agent: my baresip\r\n", true},
+        {"", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        osip_message_t *request = dc_register ("100", "ua", 1,
+                                               cases[i].header);
+        osip_message_t *response = sipd_msg_response_new (request, 401, NULL);
+        assert_int_equal (sipd_auth_challenge_request (fx->auth, response,
+                                                       request, "100", false),
+                          0);
+        assert_non_null (dc_challenge (response, "WWW-Authenticate", "MD5"));
+        if (cases[i].sha256 != (dc_challenge (response, "WWW-Authenticate",
+                                              "SHA-256")
+                                != NULL))
+            fail_msg ("case %zu: SHA-256 offer wrong", i);
+        osip_message_free (response);
+        osip_message_free (request);
+    }
+}
+
+static void
 test_bad_config (void **state)
 {
     (void) state;
@@ -485,6 +516,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_proxy_authorization, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_algorithm_order, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_md5_only_user_agents, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_bad_config),
     };
