@@ -1469,6 +1469,11 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
             s_call_end (self, call);
             return 0;
         }
+        //  Retransmit the 2xx, T1 doubling up to T2 (RFC 3261 §13.3.1.4).
+        osip_message_t *copy = NULL;
+        if (call->ok && osip_message_clone (call->ok, &copy) == 0)
+            sipd_server_send_response (self->server, &copy,
+                                       sipd_leg_dest (call->caller));
         call->ack_wait_ms = call->ack_wait_ms * 2 > 4000
                                 ? 4000
                                 : call->ack_wait_ms * 2;

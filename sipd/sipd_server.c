@@ -616,6 +616,30 @@ s_on_message (void *arg, const char *data, size_t size,
     s_incoming_request (self, msg, source);
 }
 
+//  A TCP connection failed (connect refused, write error): client
+//  transactions waiting on it learn it now (503) instead of at timer B/F.
+static void
+s_on_conn_closed (void *arg, int conn_id, bool failed)
+{
+    sipd_server_t *self = arg;
+    if (!failed)
+        return;
+    zlistx_t *all = zhashx_values (self->txns);
+    osip_transaction_t *tr = zlistx_first (all);
+    while (tr) {
+        s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+        if (txn && txn->client && !txn->final_seen
+            && txn->peer.transport == SIPD_TRANSPORT_TCP
+            && txn->peer.conn_id == conn_id) {
+            txn->final_seen = true;
+            if (txn->fn)
+                txn->fn (txn->arg, txn->id, NULL, 503);
+        }
+        tr = zlistx_next (all);
+    }
+    zlistx_destroy (&all);
+}
+
 // ---------------------------------------------------------------------
 //  Construction
 
@@ -703,6 +727,7 @@ sipd_server_new (cm_daemon_t *daemon)
         goto fail;
     }
     self->port = sipd_transport_port (self->transport);
+    sipd_transport_on_close (self->transport, s_on_conn_closed, self);
 
     const char *events = cm_config_str (self->config, "ipc", "events");
     self->events = sipd_events_new (events, error, sizeof error);

@@ -3,7 +3,7 @@
 #
 # Usage in run.sh, after common.sh, tst_init, tst_config and start_daemon:
 #     . "$(dirname "$0")/../lib/calls.sh"
-#     calls_ports                      # UAS_PORT UAS2_PORT UAC_PORT
+#     calls_ports                      # UAS_PORT UAS2_PORT UAC_PORT UAC2_PORT
 #     sipp_register 101 $UAS_PORT      # REGISTER with auth as 101
 #     sipp_bg uas NAME -sf $SC/uas_answer.xml -p $UAS_PORT   # callee
 #     sipp_run uac NAME -sf $SC/uac_call.xml -s 101 -au 100 -ap secret100 \
@@ -20,7 +20,7 @@ calls_ports() {
     local ports
     ports=($($PY "$TOOLS/free-ports.py" 4)) || fail "no free ports"
     UAS_PORT=${ports[0]}; UAS2_PORT=${ports[1]}; UAC_PORT=${ports[2]}
-    MEDIA_PORT=${ports[3]}
+    UAC2_PORT=${ports[3]}
 }
 
 # sipp_cmd NAME args... — the SIPp command line with our defaults.
@@ -135,9 +135,27 @@ sc_uac_fail() {
     echo "$out"
 }
 
-# caller_args EXT [PASSWORD] — SIPp options for a caller that is extension
-# 100 dialling EXT.
+# caller_args EXT [PASSWORD [FROM [PORT]]] — SIPp options for a caller that
+# is extension FROM (default 100, password secretFROM) dialling EXT.
 caller_args() {
-    echo -s "$1" -au 100 -ap "${2:-secret100}" -key caller 100 \
-        -auth_uri "$1@127.0.0.1:$SIP_PORT" -p "$UAC_PORT"
+    local from=${3:-100}
+    echo -s "$1" -au "$from" -ap "${2:-secret$from}" -key caller "$from" \
+        -auth_uri "$1@127.0.0.1:$SIP_PORT" -p "${4:-$UAC_PORT}"
+}
+
+# ext_state EXT — the state of EXT in sipd's status reply.
+ext_state() {
+    ipc sipd status | $PY -c '
+import json, sys
+line = sys.stdin.read()
+body = json.loads(line[line.index("{"):])
+for e in body.get("extensions", []):
+    if e.get("number") == sys.argv[1]:
+        print(e.get("state"))
+' "$1"
+}
+
+# ext_is EXT STATE — true when sipd reports EXT in STATE (for wait_for).
+ext_is() {
+    test "$(ext_state "$1")" = "$2"
 }
