@@ -28,6 +28,9 @@ declare -A PHONE_KIND PHONE_DIR PHONE_PID PHONE_FD PHONE_PORT PHONE_EXT PHONE_TR
 declare -A PHONE_LOGPOS
 PHONE_RESERVED=""
 PHONE_LIFETIME=${PHONE_LIFETIME:-120}
+# PHONE_ANSWER=manual before bs_start/lp_start: the phone rings and waits (phone_answer)
+# instead of auto-answering.
+PHONE_ANSWER=${PHONE_ANSWER:-auto}
 
 # phones_need baresip|linphonec ... — skip the test when a softphone or sox is missing.
 phones_need() {
@@ -138,8 +141,8 @@ snd_path		$dir
 statmode_default	off
 CFG
     : > "$dir/contacts"
-    printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=auto;regint=600;mwi=no;pubint=0\n' \
-        "$ext" "$reg" "$transport" "$pass" > "$dir/accounts"
+    printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=%s;regint=600;mwi=no;pubint=0\n' \
+        "$ext" "$reg" "$transport" "$pass" "$PHONE_ANSWER" > "$dir/accounts"
     PHONE_KIND[$name]=baresip
     PHONE_PORT[$name]=$base
     PHONE_EXT[$name]=$ext
@@ -227,7 +230,9 @@ RC
     PHONE_EXT[$name]=$ext
     PHONE_TRANSPORT[$name]=$transport
     PHONE_LOGPOS[$name]=0
-    _phone_spawn "$name" "$dir" env HOME="$dir" linphonec -c "$dir/linphonerc" -a -d 6 \
+    local auto=-a
+    [ "$PHONE_ANSWER" = auto ] || auto=
+    _phone_spawn "$name" "$dir" env HOME="$dir" linphonec -c "$dir/linphonerc" $auto -d 6 \
         -l "$dir/linphonec.log" || fail "phone $name: cannot start linphonec"
     phone_cmd "$name" "soundcard use files"
     phone_cmd "$name" "record $dir/rec.wav"
@@ -304,6 +309,14 @@ phone_hangup() {
     case ${PHONE_KIND[$1]} in
     baresip) phone_cmd "$1" "/hangup" ;;
     linphonec) phone_cmd "$1" "terminate" ;;
+    esac
+}
+
+# phone_answer NAME — answer the ringing call (phones started with PHONE_ANSWER=manual).
+phone_answer() {
+    case ${PHONE_KIND[$1]} in
+    baresip) phone_cmd "$1" "/accept" ;;
+    linphonec) phone_cmd "$1" "answer" ;;
     esac
 }
 
@@ -505,13 +518,14 @@ sipd_wait_state() {
     return 1
 }
 
-# cdr_journal SRC DST — print, as key=value lines, the last CDR from SRC to DST in sipd's
-# journal (data_dir/spool/cdr-*.journal, "C <json>" lines; see sipd/sipd_journal.h).
-# Run without cdrd: once cdrd acks a CDR the journal is compacted and the line is gone.
+# cdr_journal SRC DST [KEY] — print, as key=value lines, the last CDR from SRC to DST (or
+# whose KEY, e.g. dialed, is DST) in sipd's journal (data_dir/spool/cdr-*.journal, "C <json>"
+# lines; see sipd/sipd_journal.h). Run without cdrd: once cdrd acks a CDR the journal is
+# compacted and the line is gone.
 cdr_journal() {
-    $PY - "$DATA_DIR/spool" "$1" "$2" <<'PY'
+    $PY - "$DATA_DIR/spool" "$1" "$2" "${3:-dst}" <<'PY'
 import glob, json, os, sys
-spool, src, dst = sys.argv[1:4]
+spool, src, dst, key = sys.argv[1:5]
 last = None
 for path in sorted(glob.glob(os.path.join(spool, "cdr-*.journal"))):
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -522,7 +536,7 @@ for path in sorted(glob.glob(os.path.join(spool, "cdr-*.journal"))):
                 cdr = json.loads(line[2:])
             except ValueError:
                 continue
-            if str(cdr.get("src")) == src and str(cdr.get("dst")) == dst:
+            if str(cdr.get("src")) == src and str(cdr.get(key)) == dst:
                 last = cdr
 if last is None:
     sys.exit(1)
@@ -531,11 +545,11 @@ for k, v in last.items():
 PY
 }
 
-# cdr_wait SRC DST SECONDS — until cdr_journal finds the record; prints it.
+# cdr_wait SRC DST SECONDS [KEY] — until cdr_journal finds the record; prints it.
 cdr_wait() {
     local i
     for ((i = 0; i < $3 * 10; i++)); do
-        cdr_journal "$1" "$2" && return 0
+        cdr_journal "$1" "$2" "${4:-dst}" && return 0
         sleep 0.1
     done
     tst_log "no CDR $1 -> $2 in $DATA_DIR/spool within $3 s"
