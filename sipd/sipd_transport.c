@@ -56,9 +56,12 @@ struct _sipd_transport_t {
     int next_conn_id;           //  next conn_id to hand out
     int idle_timer;             //  zloop timer id
     char *udp_buf;              //  receive buffer (owned)
+    sipd_transport_closed_fn *closed_fn;    //  close notification
+    void *closed_arg;           //  its argument
 };
 
 static void s_conn_free (sipd_transport_t *self, s_conn_t *conn);
+static void s_conn_fail (sipd_transport_t *self, s_conn_t *conn);
 
 static time_t
 s_now (void)
@@ -251,6 +254,16 @@ s_conn_free (sipd_transport_t *self, s_conn_t *conn)
     free (conn);
 }
 
+//  Free a connection that failed, telling the owner.
+static void
+s_conn_fail (sipd_transport_t *self, s_conn_t *conn)
+{
+    int conn_id = conn->id;
+    s_conn_free (self, conn);
+    if (self->closed_fn)
+        self->closed_fn (self->closed_arg, conn_id, true);
+}
+
 //  Write queued output. Returns 0, or -1 when the connection failed and
 //  was freed.
 static int
@@ -263,7 +276,7 @@ s_conn_flush (sipd_transport_t *self, s_conn_t *conn)
         if (n <= 0) {
             CM_LOG (CM_LOG_INFO, "transport", "tcp conn=%d write: %s",
                     conn->id, strerror (errno));
-            s_conn_free (self, conn);
+            s_conn_fail (self, conn);
             return -1;
         }
         memmove (conn->out, conn->out + n, conn->out_len - (size_t) n);
@@ -437,7 +450,7 @@ s_conn_ready (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         if (err) {
             CM_LOG (CM_LOG_INFO, "transport", "tcp conn=%d connect %s:%d: %s",
                     conn->id, conn->peer.ip, conn->peer.port, strerror (err));
-            s_conn_free (self, conn);
+            s_conn_fail (self, conn);
             return 0;
         }
         conn->connecting = false;
@@ -698,6 +711,15 @@ sipd_transport_close (sipd_transport_t *self, int conn_id)
         return;
     conn->closing = true;
     s_conn_flush (self, conn);
+}
+
+void
+sipd_transport_on_close (sipd_transport_t *self, sipd_transport_closed_fn *fn,
+                         void *arg)
+{
+    assert (self);
+    self->closed_fn = fn;
+    self->closed_arg = arg;
 }
 
 bool

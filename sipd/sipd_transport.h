@@ -41,6 +41,11 @@ typedef void (sipd_transport_fn) (void *arg, const char *data, size_t size,
                                   const sipd_source_t *source,
                                   sipd_transport_error_t error);
 
+//  A TCP connection closed. failed is true when it ended in an error
+//  (connect refused or timed out, write failed) rather than a normal
+//  close by either side or the idle timer.
+typedef void (sipd_transport_closed_fn) (void *arg, int conn_id, bool failed);
+
 typedef struct {
     size_t max_message;     //  largest message in bytes (<= 65536)
     int max_conns;          //  TCP connections at most
@@ -59,6 +64,11 @@ sipd_transport_t *
 //  Close every socket. NULL-safe; sets *self_p to NULL.
 void
     sipd_transport_destroy (sipd_transport_t **self_p);
+
+//  Be told when a TCP connection closes (one callback; fn NULL removes).
+void
+    sipd_transport_on_close (sipd_transport_t *self,
+                             sipd_transport_closed_fn *fn, void *arg);
 
 //  Send data to dest. UDP: one datagram to dest->ip:port (numeric).
 //  TCP: on connection dest->conn_id if open, else on an open connection
