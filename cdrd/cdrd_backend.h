@@ -23,7 +23,8 @@ typedef struct {
     zlistx_t *(*query) (void *handle, const cdrd_filter_t *filter);
     int64_t (*count) (void *handle);
     zlistx_t *(*csv_pending) (void *handle);
-    int (*csv_done) (void *handle, zlistx_t *uniqueids);
+    //  Inside an open transaction (in_transaction) the deletes join it.
+    int (*csv_done) (void *handle, zlistx_t *uniqueids, bool in_transaction);
 } cdrd_backend_t;
 
 //  The SQLite backend (cdrd_sqlite.c).

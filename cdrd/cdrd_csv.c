@@ -219,3 +219,37 @@ cdrd_csv_contains (cdrd_csv_t *self, const cm_cdr_t *cdr)
     fclose (file);
     return found;
 }
+
+zhashx_t *
+cdrd_csv_ids (cdrd_csv_t *self, int64_t start_time)
+{
+    assert (self);
+    char path[4096];
+    cdrd_csv_path (self, start_time, path, sizeof path);
+    s_file_t *entry = (s_file_t *) zhashx_lookup (self->files, path);
+    if (entry)
+        fflush (entry->file);
+    zhashx_t *ids = zhashx_new ();
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        if (errno == ENOENT)
+            return ids;
+        zhashx_destroy (&ids);
+        return NULL;
+    }
+    char *line = NULL;
+    size_t size = 0;
+    ssize_t len;
+    //  A uniqueid never needs quoting, so it is the text before the first
+    //  comma of a record (the header's "uniqueid" is harmless).
+    while ((len = getline (&line, &size, file)) > 0) {
+        char *comma = strchr (line, ',');
+        if (comma && comma != line) {
+            *comma = '\0';
+            zhashx_update (ids, line, (void *) 1);
+        }
+    }
+    free (line);
+    fclose (file);
+    return ids;
+}

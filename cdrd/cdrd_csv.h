@@ -12,6 +12,8 @@
 
 #include "cm_cdr.h"
 
+#include <czmq.h>
+
 #include <stdbool.h>
 
 typedef struct _cdrd_csv_t cdrd_csv_t;
@@ -43,5 +45,11 @@ int
 //  crash). Returns 1, 0, or -1 when the file cannot be read.
 int
     cdrd_csv_contains (cdrd_csv_t *self, const cm_cdr_t *cdr);
+
+//  The uniqueids in the day file of start_time, as a set (keys; values
+//  unused); empty when the file does not exist, NULL when it cannot be
+//  read. Caller owns return value and must destroy it.
+zhashx_t *
+    cdrd_csv_ids (cdrd_csv_t *self, int64_t start_time);
 
 #endif

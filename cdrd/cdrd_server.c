@@ -9,10 +9,13 @@
 //
 //  CSV rows must be written exactly once although a crash can hit between
 //  the commit and the CSV write. The store records every new uniqueid in
-//  cdr_csv_pending inside the same transaction as the row; after the CSV
-//  flush those ids are removed. At start-up, and after a failed CSV
-//  flush, the leftovers are checked against the day files and written
-//  only if missing (s_csv_catch_up).
+//  cdr_csv_pending inside the same transaction as the row; once the CSV
+//  flush is done those ids are removed as part of the next batch's
+//  transaction (or at shutdown), which saves one commit per batch. At
+//  start-up, and after a failed CSV flush, the leftovers are checked
+//  against the day files and written only if missing (s_csv_catch_up).
+//  So each batch costs two fsyncs: the SQLite commit and the CSV
+//  fdatasync.
 
 #include "cdrd_server.h"
 #include "cdrd_csv.h"
@@ -24,6 +27,7 @@
 
 #define FLUSH_DELAY_MS 1        //  batch window
 #define BATCH_MAX 1000          //  flush at once beyond this
+#define TIDY_DELAY_MS 1000      //  idle time before clearing csv_written
 
 typedef struct {
     zframe_t *routing_id;       //  requester (owned)
@@ -41,7 +45,11 @@ struct _cdrd_server_t {
     bool in_transaction;        //  store transaction open
     bool flush_armed;           //  one-shot timer pending
     int flush_timer;            //  its id while armed
+    bool tidy_armed;            //  csv_written clean-up timer pending
+    int tidy_timer;             //  its id while armed
     bool csv_behind;            //  a CSV flush failed; catch up
+    zlistx_t *csv_written;      //  ids flushed to CSV, still marked
+                                //  pending in the store (owned strings)
     uint64_t stored_new;        //  rows inserted
     uint64_t stored_duplicate;  //  duplicates acknowledged
     uint64_t rejected;          //  invalid CDRs refused
@@ -89,13 +97,16 @@ s_fail_batch (cdrd_server_t *self, const char *reason)
 }
 
 //  Write CSV rows that the store says may be missing; see the file
-//  comment. Returns 0 when the CSV is complete.
+//  comment. Each day file involved is read once into a set of its
+//  uniqueids. Returns 0 when the CSV is complete.
 static int
 s_csv_catch_up (cdrd_server_t *self)
 {
     zlistx_t *ids = cdrd_store_csv_pending (self->store);
     if (!ids)
         return -1;
+    zhashx_t *files = zhashx_new ();      //  path -> set of uniqueids
+    zhashx_set_destructor (files, (zhashx_destructor_fn *) zhashx_destroy);
     int rc = 0;
     size_t written = 0;
     for (const char *id = (const char *) zlistx_first (ids); id && !rc;
@@ -106,13 +117,26 @@ s_csv_catch_up (cdrd_server_t *self)
         zlistx_t *rows = cdrd_store_query (self->store, &filter);
         cm_cdr_t *cdr = rows ? (cm_cdr_t *) zlistx_first (rows) : NULL;
         if (cdr) {
-            int found = cdrd_csv_contains (self->csv, cdr);
-            if (found < 0 || (found == 0 && cdrd_csv_append (self->csv, cdr)))
+            char path[4096];
+            cdrd_csv_path (self->csv, cm_cdr_start_time (cdr), path,
+                           sizeof path);
+            zhashx_t *present = (zhashx_t *) zhashx_lookup (files, path);
+            if (!present) {
+                present = cdrd_csv_ids (self->csv, cm_cdr_start_time (cdr));
+                if (present)
+                    zhashx_insert (files, path, present);
+            }
+            if (!present)
                 rc = -1;
-            written += found == 0;
+            else if (!zhashx_lookup (present, id)) {
+                rc = cdrd_csv_append (self->csv, cdr);
+                zhashx_update (present, id, (void *) 1);
+                written++;
+            }
         }
         zlistx_destroy (&rows);
     }
+    zhashx_destroy (&files);
     if (rc == 0 && cdrd_csv_flush (self->csv) == 0
         && cdrd_store_csv_done (self->store, ids) == 0) {
         if (zlistx_size (ids))
@@ -129,6 +153,18 @@ s_csv_catch_up (cdrd_server_t *self)
     return rc;
 }
 
+//  When no batch came for a while, clear cdr_csv_pending on its own.
+static int
+s_on_tidy_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    cdrd_server_t *self = (cdrd_server_t *) arg;
+    self->tidy_armed = false;
+    if (!self->in_transaction && zlistx_size (self->csv_written)
+        && cdrd_store_csv_done (self->store, self->csv_written) == 0)
+        zlistx_purge (self->csv_written);
+    return 0;
+}
+
 //  Commit the batch, write CSV, send acks.
 static void
 s_flush (cdrd_server_t *self)
@@ -141,20 +177,31 @@ s_flush (cdrd_server_t *self)
         return;
     }
     self->batches++;
+    //  The commit also removed the earlier batch's ids from
+    //  cdr_csv_pending (s_on_cdr).
+    zlistx_purge (self->csv_written);
     if (self->csv) {
-        zlistx_t *ids = zlistx_new ();
         int rc = self->csv_behind ? s_csv_catch_up (self) : 0;
+        size_t appended = 0;
         for (s_item_t *item = (s_item_t *) zlistx_first (self->batch);
              item && !rc; item = (s_item_t *) zlistx_next (self->batch))
             if (item->is_new) {
                 rc = cdrd_csv_append (self->csv, item->cdr);
-                zlistx_add_end (ids, (void *) cm_cdr_uniqueid (item->cdr));
+                appended++;
             }
-        if (rc == 0)
+        if (rc == 0 && appended)
             rc = cdrd_csv_flush (self->csv);
-        if (rc == 0)
-            (void) cdrd_store_csv_done (self->store, ids);  //  else redone
-        zlistx_destroy (&ids);
+        //  Mark them written in the next transaction, saving a commit.
+        for (s_item_t *item = (s_item_t *) zlistx_first (self->batch);
+             item && !rc; item = (s_item_t *) zlistx_next (self->batch))
+            if (item->is_new)
+                zlistx_add_end (self->csv_written,
+                                strdup (cm_cdr_uniqueid (item->cdr)));
+        if (zlistx_size (self->csv_written) && !self->tidy_armed) {
+            self->tidy_timer = zloop_timer (self->loop, TIDY_DELAY_MS, 1,
+                                            s_on_tidy_timer, self);
+            self->tidy_armed = true;
+        }
         if (rc != 0) {
             //  Rows are in the database; the CSV is repaired by the next
             //  flush. Ask sipd to resend so the ack follows the CSV.
@@ -209,6 +256,10 @@ s_on_cdr (cm_service_t *service, zframe_t *routing_id, cm_msg_t *request,
             return 0;
         }
         self->in_transaction = true;
+        //  Rows of the previous batch are in the CSV now; if this fails
+        //  they stay pending and the next start checks them again.
+        if (zlistx_size (self->csv_written))
+            (void) cdrd_store_csv_done (self->store, self->csv_written);
     }
     int rc = cdrd_store_insert (self->store, cdr);
     if (rc < 0) {
@@ -336,6 +387,8 @@ s_pong_extra (json_t *body, void *arg)
     json_object_set_new (body, "cdr_rejected",
                          json_integer ((json_int_t) self->rejected));
     json_object_set_new (body, "csv_behind", json_boolean (self->csv_behind));
+    json_object_set_new (body, "batches",
+                         json_integer ((json_int_t) self->batches));
 }
 
 cdrd_server_t *
@@ -353,6 +406,9 @@ cdrd_server_new (const char *backend, const char *dsn, const char *csv_dir,
     self->batch = zlistx_new ();
     zlistx_set_destructor (self->batch,
                            (zlistx_destructor_fn *) s_item_destroy);
+    self->csv_written = zlistx_new ();
+    zlistx_set_destructor (self->csv_written,
+                           (zlistx_destructor_fn *) zstr_free);
     self->store = cdrd_store_new (backend, dsn, csv_dir != NULL, error, size);
     if (!self->store)
         goto fail;
@@ -388,9 +444,15 @@ cdrd_server_destroy (cdrd_server_t **self_p)
         return;
     if (self->flush_armed)
         zloop_timer_end (self->loop, self->flush_timer);
-    if (self->store)
+    if (self->tidy_armed)
+        zloop_timer_end (self->loop, self->tidy_timer);
+    if (self->store) {
         s_flush (self);
+        if (zlistx_size (self->csv_written))
+            (void) cdrd_store_csv_done (self->store, self->csv_written);
+    }
     zlistx_destroy (&self->batch);
+    zlistx_destroy (&self->csv_written);
     cdrd_csv_destroy (&self->csv);
     cdrd_store_destroy (&self->store);
     free (self);

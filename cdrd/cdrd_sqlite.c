@@ -378,18 +378,19 @@ s_csv_pending (void *handle)
 }
 
 static int
-s_csv_done (void *handle, zlistx_t *uniqueids)
+s_csv_done (void *handle, zlistx_t *uniqueids, bool in_transaction)
 {
     s_sqlite_t *self = (s_sqlite_t *) handle;
     sqlite3_stmt *stmt = NULL;
-    if (s_exec (self, "BEGIN IMMEDIATE") != 0)
+    if (!in_transaction && s_exec (self, "BEGIN IMMEDIATE") != 0)
         return -1;
     if (sqlite3_prepare_v2 (self->db,
                             "DELETE FROM cdr_csv_pending WHERE uniqueid = ?",
                             -1, &stmt, NULL)
         != SQLITE_OK) {
         s_log_error (self, "csv done");
-        s_exec (self, "ROLLBACK");
+        if (!in_transaction)
+            s_exec (self, "ROLLBACK");
         return -1;
     }
     int rc = 0;
@@ -403,6 +404,8 @@ s_csv_done (void *handle, zlistx_t *uniqueids)
         }
     }
     sqlite3_finalize (stmt);
+    if (in_transaction)
+        return rc;
     if (rc == 0 && s_exec (self, "COMMIT") == 0)
         return 0;
     s_exec (self, "ROLLBACK");

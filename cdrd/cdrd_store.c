@@ -142,5 +142,6 @@ cdrd_store_csv_done (cdrd_store_t *self, zlistx_t *uniqueids)
     assert (uniqueids);
     if (zlistx_size (uniqueids) == 0)
         return 0;
-    return self->backend->csv_done (self->handle, uniqueids);
+    return self->backend->csv_done (self->handle, uniqueids,
+                                    self->in_transaction);
 }

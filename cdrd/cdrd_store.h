@@ -101,8 +101,9 @@ int64_t
 zlistx_t *
     cdrd_store_csv_pending (cdrd_store_t *self);
 
-//  Remove these uniqueids (char *) from cdr_csv_pending in one
-//  transaction. Returns 0 or -1.
+//  Remove these uniqueids (char *) from cdr_csv_pending: inside an open
+//  transaction the deletes become part of it (no extra commit), otherwise
+//  they run in a transaction of their own. Returns 0 or -1.
 int
     cdrd_store_csv_done (cdrd_store_t *self, zlistx_t *uniqueids);
 

@@ -2,6 +2,15 @@
 //  cm_service on an inproc endpoint in the same zloop): append and ack,
 //  compaction, replay after restart, resend after lost replies, segment
 //  rollover, torn journal lines, permanent rejection, bad input.
+//
+//  With arguments the binary is instead a CDR feeder for the integration
+//  test t0400 (sipd's journal without the rest of sipd):
+//      test_sipd_journal --feed SPOOL ENDPOINT COUNT RATE
+//  appends CDRs feed-000000 .. feed-<COUNT-1> at RATE per second through a
+//  real sipd_journal to cdrd at ENDPOINT, and exits 0 once all are
+//  appended and acknowledged (1 after 60 s). SPOOL.progress remembers the
+//  next index, so a feeder killed with SIGKILL and started again goes on
+//  where it stopped (the journal replays what was not yet acked).
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +23,7 @@
 #include "cm_service.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,9 +431,131 @@ test_bad_input (void **state)
     assert_null (bad);
 }
 
-int
-main (void)
+//  ---------------------------------------------------------------------
+//  Feeder mode (integration tests)
+
+typedef struct {
+    sipd_journal_t *journal;
+    char progress[512];     //  file holding the next index
+    int next;               //  next index to append
+    int count;              //  total to append
+    int per_tick;           //  appended per 10 ms tick
+    int64_t deadline;       //  give up after this (zclock_mono)
+    int exit_code;          //  result
+} feeder_t;
+
+static cm_cdr_t *
+s_feed_cdr (int n)
 {
+    char id[32], src[48];
+    snprintf (id, sizeof id, "feed-%06d", n);
+    if (n % 7 == 3)
+        snprintf (src, sizeof src, "O'Neil, \"Jo\" %d", n);
+    else
+        snprintf (src, sizeof src, "1%02d", n % 100);
+    cm_cdr_t *cdr = cm_cdr_new (id);
+    int64_t start = 1795703400000LL + (int64_t) n * 1000;
+    cm_cdr_set_start_time (cdr, start);
+    cm_cdr_set_src (cdr, src);
+    cm_cdr_set_dst (cdr, "200");
+    cm_cdr_set_dialed (cdr, "9200");
+    cm_cdr_set_direction (cdr, CM_CDR_OUTBOUND);
+    if (n % 2) {
+        cm_cdr_set_answer_time (cdr, start + 1500);
+        cm_cdr_set_end_time (cdr, start + 61234);
+        cm_cdr_set_disposition (cdr, CM_CDR_ANSWERED);
+        cm_cdr_set_sip_code (cdr, 200);
+        cm_cdr_set_cause (cdr, 16);
+        cm_cdr_set_call_tag (cdr, 201);
+        cm_cdr_set_released_by (cdr, CM_CDR_CALLEE);
+    }
+    else {
+        cm_cdr_set_end_time (cdr, start + 4000);
+        cm_cdr_set_disposition (cdr, CM_CDR_NO_ANSWER);
+        cm_cdr_set_sip_code (cdr, 480);
+        cm_cdr_set_cause (cdr, 19);
+        cm_cdr_set_call_tag (cdr, 204);
+    }
+    return cdr;
+}
+
+static int
+s_feed_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    feeder_t *feeder = (feeder_t *) arg;
+    for (int i = 0; i < feeder->per_tick && feeder->next < feeder->count;
+         i++) {
+        cm_cdr_t *cdr = s_feed_cdr (feeder->next);
+        if (sipd_journal_append (feeder->journal, &cdr) != 0) {
+            feeder->exit_code = 1;
+            return -1;
+        }
+        feeder->next++;
+        //  After the append: a crash in between re-appends one CDR at
+        //  most, which cdrd de-duplicates.
+        FILE *file = fopen (feeder->progress, "w");
+        if (file) {
+            fprintf (file, "%d\n", feeder->next);
+            fclose (file);
+        }
+    }
+    if (feeder->next >= feeder->count
+        && sipd_journal_pending (feeder->journal) == 0) {
+        feeder->exit_code = 0;
+        return -1;
+    }
+    if (zclock_mono () > feeder->deadline) {
+        fprintf (stderr, "feeder: timeout with %zu pending, next %d\n",
+                 sipd_journal_pending (feeder->journal), feeder->next);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_feeder (int argc, char **argv)
+{
+    if (argc != 6 || !streq (argv[1], "--feed")) {
+        fprintf (stderr, "usage: %s --feed SPOOL ENDPOINT COUNT RATE\n",
+                 argv[0]);
+        return 2;
+    }
+    feeder_t feeder = {NULL, "", 0, atoi (argv[4]), atoi (argv[5]) / 100,
+                       zclock_mono () + 60000, 1};
+    if (feeder.per_tick < 1)
+        feeder.per_tick = 1;
+    snprintf (feeder.progress, sizeof feeder.progress, "%s.progress",
+              argv[2]);
+    FILE *file = fopen (feeder.progress, "r");
+    if (file) {
+        if (fscanf (file, "%d", &feeder.next) != 1)
+            feeder.next = 0;
+        fclose (file);
+    }
+    cm_log_init ("feeder", getenv ("FEEDER_DEBUG") ? CM_LOG_DEBUG : CM_LOG_INFO);
+    zloop_t *loop = zloop_new ();
+    feeder.journal = sipd_journal_new (argv[2], argv[3], loop);
+    if (!feeder.journal)
+        return 1;
+    sipd_journal_set_timing (feeder.journal, 3000, 100, 1000);
+    fprintf (stderr, "feeder: starting at %d, %zu replayed\n", feeder.next,
+             sipd_journal_pending (feeder.journal));
+    zloop_timer (loop, 10, 0, s_feed_tick, &feeder);
+    zloop_start (loop);
+    fprintf (stderr, "feeder: next %d, acked %" PRIu64 ", pending %zu\n",
+             feeder.next, sipd_journal_acked (feeder.journal),
+             sipd_journal_pending (feeder.journal));
+    sipd_journal_destroy (&feeder.journal);
+    zloop_destroy (&loop);
+    return feeder.exit_code;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc > 1)
+        return s_feeder (argc, argv);
+
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_append_ack_compact, s_setup,
                                          s_teardown),
