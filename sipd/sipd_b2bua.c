@@ -1486,6 +1486,19 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  The "calls" control request: the live calls.
+static int
+s_on_calls_request (cm_service_t *service, zframe_t *routing_id,
+                    cm_msg_t *request, void *arg)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    json_t *body = json_pack ("{s:o}", "calls", sipd_b2bua_status (self));
+    cm_msg_t *reply = cm_msg_reply (request, "calls", &body);
+    //  A failed reply is logged by cm_service; nothing else to do.
+    (void) cm_service_reply (service, routing_id, &reply);
+    return 0;
+}
+
 //  --------------------------------------------------------------------
 //  Life cycle
 
@@ -1542,6 +1555,8 @@ sipd_b2bua_new (sipd_server_t *server, sipd_registrar_t *registrar)
     sipd_server_on_request (server, "UPDATE", s_on_in_dialog, self);
     sipd_server_on_request (server, "INFO", s_on_in_dialog, self);
     sipd_server_on_stray_2xx (server, s_on_stray_2xx, self);
+    cm_service_on (sipd_server_service (server), "calls", s_on_calls_request,
+                   self);
     return self;
 }
 
@@ -1581,6 +1596,8 @@ sipd_b2bua_destroy (sipd_b2bua_t **self_p)
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         sipd_server_on_request (self->server, methods[i], NULL, NULL);
     sipd_server_on_stray_2xx (self->server, NULL, NULL);
+    //  The "calls" verb cannot be unregistered (cm_service); the loop no
+    //  longer runs when the B2BUA is destroyed.
     //  Timers of lingering calls.
     for (void *v = zhashx_first (self->timers); v;
          v = zhashx_next (self->timers))

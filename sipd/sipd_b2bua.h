@@ -49,7 +49,9 @@ typedef void (sipd_cdr_fn) (void *arg, cm_cdr_t **cdr_p);
 //  Create the B2BUA on server (borrowed), using the registrar's location,
 //  authenticator and throttle (borrowed). Reads [sipd] outgoing_prefix,
 //  trunk, no_answer_timeout, call_waiting and [trunk] from the server's
-//  config, and registers its request handlers. Returns NULL when the
+//  config, registers its request handlers and the "calls" control request
+//  (reply "calls" {"calls": sipd_b2bua_status}). Destroy it only after the
+//  loop has stopped. Returns NULL when the
 //  dial plan cannot be built (trunk unresolvable; logged).
 //  Caller owns return value and must destroy it when done.
 sipd_b2bua_t *
@@ -70,7 +72,7 @@ void
 size_t
     sipd_b2bua_call_count (sipd_b2bua_t *self);
 
-//  Calls for the status request: [{"uniqueid":…,"src":…,"dst":…,
+//  Live calls, as in the "calls" control reply: [{"uniqueid":…,"src":…,"dst":…,
 //  "state":"ringing|answered|confirmed|ending","direction":…}].
 //  Caller owns the returned reference.
 json_t *

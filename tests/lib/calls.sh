@@ -159,3 +159,16 @@ for e in body.get("extensions", []):
 ext_is() {
     test "$(ext_state "$1")" = "$2"
 }
+
+# live_calls — number of calls in sipd's "calls" control reply.
+live_calls() {
+    ipc sipd calls | $PY -c '
+import json, sys
+line = sys.stdin.read()
+print(len(json.loads(line[line.index("{"):]).get("calls", [])))'
+}
+
+# live_calls_is N — true when sipd reports N live calls (for wait_for).
+live_calls_is() {
+    test "$(live_calls)" = "$1"
+}
