@@ -415,6 +415,64 @@ test_expiry_and_persistence (void **state)
     assert_string_equal (found[0].instance, "<urn:uuid:abc>");
 }
 
+//  Contact and Expires forms from the RFC 4475 torture categories
+//  (cparam01, cparam02, regescrt, scalar02), authenticated, as 100.
+static void
+test_torture_forms (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    static const struct {
+        const char *headers;    //  Contact/Expires lines
+        int code;               //  expected answer
+        const char *uri;        //  expected binding URI, or NULL
+        int expires;            //  its expiry in the 200, or -1
+    } cases[] = {
+        //  without <>, ;unknownparam is a header parameter (cparam01)
+        {"Contact: sip:100@gw1.example.net;unknownparam\r\n", 200,
+         "sip:100@gw1.example.net", 300},
+        //  inside <>, it belongs to the URI (cparam02)
+        {"Contact: <sip:100@gw2.example.net;unknownparam>\r\n", 200,
+         "sip:100@gw2.example.net;unknownparam", 300},
+        //  compact form, escaped URI headers (regescrt)
+        {"m: <sip:100@gw3.example.com?Route=%3Csip:sip.example.com%3E>\r\n",
+         200, NULL, -1},
+        //  absurdly large Expires (scalar02): capped, then shortened
+        {"Expires: 1000000000000000000000000000000000000000000000000000\r\n"
+         "Contact: <sip:100@gw4.example.com>\r\n",
+         200, "sip:100@gw4.example.com", 600},
+        {"Contact: <sip:100@gw5.example.com>;expires=280297596632815\r\n",
+         200, "sip:100@gw5.example.com", 600},
+        //  parameter names are case-insensitive (RFC 3261 §7.3.1)
+        {"Contact: <sip:100@gw6.example.com>;EXPIRES=120\r\n", 200,
+         "sip:100@gw6.example.com", 120},
+        {"Contact: <sip:100@gw7.example.com>;expires=\r\n", 400, NULL, -1},
+        {"Contact: <sip:100@gw7.example.com>;expires=12 0\r\n", 400, NULL,
+         -1},
+        {"Expires: 12abc\r\nContact: <sip:100@gw7.example.com>\r\n", 400,
+         NULL, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char call_id[16];
+        snprintf (call_id, sizeof call_id, "t%zu", i);
+        osip_message_t *response = s_register (
+            fx, "100", "100", "secret100", call_id, 1, cases[i].headers);
+        if (s_code (response) != cases[i].code)
+            fail_msg ("case %zu: %d, want %d", i, s_code (response),
+                      cases[i].code);
+        if (cases[i].uri
+            && s_contact_expires (response, cases[i].uri) != cases[i].expires)
+            fail_msg ("case %zu: %s expires %d, want %d", i, cases[i].uri,
+                      s_contact_expires (response, cases[i].uri),
+                      cases[i].expires);
+        osip_message_free (response);
+    }
+    sipd_contact_t found[SIPD_LOCATION_MAX_CONTACTS];
+    assert_int_equal (sipd_location_contacts (
+                          sipd_registrar_location (fx->registrar), "100",
+                          found, SIPD_LOCATION_MAX_CONTACTS),
+                      6);
+}
+
 static void
 test_not_register (void **state)
 {
@@ -516,6 +574,8 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_expiry_and_persistence,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_torture_forms, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_not_register, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_status_handler, s_setup,
