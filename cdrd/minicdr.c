@@ -176,8 +176,10 @@ s_read_csv (run_t *run, const char *name, FILE *file)
         lineno++;
         if (rec_len == 0)
             first_line = lineno;
-        record = (char *) realloc (record, rec_len + (size_t) len + 1);
-        assert (record);
+        //  Allocation failure aborts (STYLE §4).
+        char *grown = (char *) realloc (record, rec_len + (size_t) len + 1);
+        assert (grown);
+        record = grown;
         memcpy (record + rec_len, line, (size_t) len + 1);
         rec_len += (size_t) len;
         if (!cm_cdr_csv_complete (record))

@@ -514,8 +514,10 @@ s_replay (sipd_journal_t *self)
             continue;
         if (count == room) {
             room *= 2;
-            seqs = (uint32_t *) realloc (seqs, room * sizeof (uint32_t));
-            assert (seqs);
+            uint32_t *grown = (uint32_t *) realloc (seqs,
+                                                    room * sizeof (uint32_t));
+            assert (grown);     //  allocation failure aborts (STYLE §4)
+            seqs = grown;
         }
         seqs[count++] = seq;
     }
