@@ -63,6 +63,7 @@ typedef struct {
     uint32_t invite_cseq;       //  CSeq of the INVITE (for the ACK)
     bool acked;                 //  2xx ACKed
     bool auth_tried;            //  trunk credentials already sent
+    bool cancelled;             //  CANCEL sent
 } fork_t;
 
 //  An in-dialog request relayed from one leg to the other.
@@ -94,6 +95,7 @@ typedef struct {
     int64_t start_ms;           //  INVITE received
     int64_t answer_ms;          //  200 sent to the caller, 0 if not
     int best_code;              //  best final among failed forks
+    bool best_no_response;      //  best_code is a timeout/transport error
     char best_reason[128];      //  its Reason header value
     char best_phrase[64];       //  its reason phrase
     bool released;              //  release recorded
@@ -488,13 +490,14 @@ s_cancel_forks (sipd_b2bua_t *self, call_t *call, int keep)
 {
     for (int i = 0; i < call->nforks; i++) {
         fork_t *fork = &call->forks[i];
-        if (i != keep && fork->final == 0 && fork->txn
-            && sipd_server_cancel (self->server, fork->txn) != 0) {
-            //  Too early (no provisional yet) or already over: the fork
-            //  is given up; a late 2xx is still ACKed and hung up.
+        if (i == keep || fork->final != 0 || !fork->txn || fork->cancelled)
+            continue;
+        if (sipd_server_cancel (self->server, fork->txn) == 0)
+            fork->cancelled = true;
+        else
+            //  Already over: a late 2xx is still ACKed and hung up.
             CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid,
                          "fork %d not cancellable", i);
-        }
     }
 }
 
@@ -596,17 +599,21 @@ s_forks_failed (sipd_b2bua_t *self, call_t *call)
 {
     int code = call->best_code ? call->best_code : 480;
     int tag;
-    if (!call->to_extension && (code == 408 || code == 503)
-        && !call->best_reason[0])
-        tag = SIPD_CAUSE_TAG_TRUNK_FAILURE;
-    else if (code == 408)
-        tag = SIPD_CAUSE_TAG_CALLEE_TIMEOUT;
+    int sent = code;
+    if (call->best_no_response) {
+        //  Nobody answered at all: the trunk is down (503), or the phone
+        //  is unreachable (480).
+        tag = call->to_extension ? SIPD_CAUSE_TAG_CALLEE_TIMEOUT
+                                 : SIPD_CAUSE_TAG_TRUNK_FAILURE;
+        sent = call->to_extension ? 480 : 503;
+    }
     else if (code == 486 || code == 600)
         tag = SIPD_CAUSE_TAG_CALLEE_BUSY;
     else
         tag = SIPD_CAUSE_TAG_CALLEE_REJECT;
     //  3xx is not relayed (sipd does not redirect callers): 480.
-    int sent = code < 400 ? 480 : code;
+    if (sent < 400)
+        sent = 480;
     int cause = sipd_cause_reason_parse (call->best_reason, NULL, 0);
     s_fail (self, call, tag, sent,
             sent == code && call->best_phrase[0] ? call->best_phrase : NULL,
@@ -705,8 +712,12 @@ s_fork_response (sipd_b2bua_t *self, call_t *call, int i,
     if (response && code > 100)
         sipd_leg_update_from_response (fork->leg, response);
     if (code < 200) {
-        if (code == 100 || call->state == CALL_ENDED
-            || call->state >= CALL_ANSWERED)
+        bool lost = call->state == CALL_ENDED
+                    || (call->winner >= 0 && call->winner != i);
+        if (code > 100 && lost && !fork->cancelled && fork->txn
+            && sipd_server_cancel (self->server, fork->txn) == 0)
+            fork->cancelled = true;     //  its earlier CANCEL came too soon
+        if (code == 100 || lost || call->state >= CALL_ANSWERED)
             return;
         bool bad;
         char *sdp = s_sdp_for (call->caller, response, &bad, call->uniqueid);
@@ -755,9 +766,13 @@ s_fork_response (sipd_b2bua_t *self, call_t *call, int i,
             s_call_remove (self, call);
         return;
     }
-    if (!response || s_rank (code) > s_rank (call->best_code)
-        || !call->best_code) {
+    //  A real response beats a timeout; among responses, s_rank decides.
+    bool better = !call->best_code
+                  || (response && call->best_no_response)
+                  || (response && s_rank (code) > s_rank (call->best_code));
+    if (better) {
         call->best_code = code;
+        call->best_no_response = response == NULL;
         call->best_reason[0] = 0;
         call->best_phrase[0] = 0;
         const char *reason = response ? sipd_msg_header (response, "Reason")
@@ -950,11 +965,14 @@ s_relay_request (sipd_b2bua_t *self, call_t *call, bool from_caller,
                  method, from_caller ? "caller->callee" : "callee->caller");
 }
 
-//  Find the call and leg of an in-dialog request (To tag is ours).
+//  Find the call of an in-dialog request (To tag is ours). Sets
+//  *from_caller_p, and *fork_p to the index of the callee leg it came
+//  from (-1 for the caller's leg).
 static call_t *
 s_dialog_lookup (sipd_b2bua_t *self, const osip_message_t *request,
-                 bool *from_caller_p)
+                 bool *from_caller_p, int *fork_p)
 {
+    *fork_p = -1;
     osip_generic_param_t *tag = NULL;
     if (!request->to || !request->call_id)
         return NULL;
@@ -967,10 +985,15 @@ s_dialog_lookup (sipd_b2bua_t *self, const osip_message_t *request,
     char key[320];
     s_dialog_key (key, sizeof key, call_id, tag->gvalue);
     call_t *call = s_call_by_key (self, self->dialogs, key);
-    if (call && from_caller_p)
-        *from_caller_p = strcmp (sipd_leg_call_id (call->caller), call_id) == 0
-                         && strcmp (sipd_leg_local_tag (call->caller),
-                                    tag->gvalue) == 0;
+    if (call) {
+        *from_caller_p
+            = strcmp (sipd_leg_call_id (call->caller), call_id) == 0
+              && strcmp (sipd_leg_local_tag (call->caller), tag->gvalue) == 0;
+        for (int i = 0; !*from_caller_p && i < call->nforks; i++)
+            if (strcmp (sipd_leg_local_tag (call->forks[i].leg), tag->gvalue)
+                == 0)
+                *fork_p = i;
+    }
     osip_free (call_id);
     return call;
 }
@@ -1258,15 +1281,18 @@ s_on_in_dialog (void *arg, int txn_id, osip_message_t *request,
 {
     sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
     bool from_caller = false;
-    call_t *call = s_dialog_lookup (self, request, &from_caller);
+    int fork = -1;
+    call_t *call = s_dialog_lookup (self, request, &from_caller, &fork);
     if (!call) {
         sipd_server_respond_code (self->server, txn_id, 481, NULL);
         return 0;
     }
-    sipd_leg_t *leg = from_caller ? call->caller : s_callee (call);
+    sipd_leg_t *leg = from_caller                            ? call->caller
+                      : fork >= 0 && fork == call->winner ? s_callee (call)
+                                                             : NULL;
     if (!leg) {
         //  An early-dialog request from a fork (UPDATE/INFO before the
-        //  answer): not supported.
+        //  answer), or one from a fork that lost: not supported.
         sipd_server_respond_code (self->server, txn_id, 481, NULL);
         return 0;
     }
@@ -1305,7 +1331,8 @@ s_on_ack (void *arg, int txn_id, osip_message_t *request,
 {
     sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
     bool from_caller = false;
-    call_t *call = s_dialog_lookup (self, request, &from_caller);
+    int from_fork = -1;
+    call_t *call = s_dialog_lookup (self, request, &from_caller, &from_fork);
     if (!call || !from_caller)
         return 0;   //  ACK of a relayed re-INVITE from the callee, or stray
     if (call->state == CALL_ANSWERED) {
@@ -1335,7 +1362,13 @@ s_on_bye (void *arg, int txn_id, osip_message_t *request,
 {
     sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
     bool from_caller = false;
-    call_t *call = s_dialog_lookup (self, request, &from_caller);
+    int fork = -1;
+    call_t *call = s_dialog_lookup (self, request, &from_caller, &fork);
+    if (call && !from_caller && fork >= 0 && fork != call->winner) {
+        //  A fork that lost the race hangs up its side: nothing to relay.
+        sipd_server_respond_code (self->server, txn_id, 200, NULL);
+        return 0;
+    }
     sipd_leg_t *leg = call ? (from_caller ? call->caller : s_callee (call))
                            : NULL;
     if (!call || !leg || call->state == CALL_ENDED) {

@@ -23,6 +23,30 @@ calls_ports() {
     UAC2_PORT=${ports[3]}
 }
 
+# media_port — a port P with P..P+3 free on UDP: SIPp binds its audio and
+# video media sockets (P and P+2) even when no RTP is sent.
+media_port() {
+    $PY - <<'PY'
+import random, socket, sys
+for _ in range(200):
+    base = random.randrange(20000, 60000, 4)
+    socks = []
+    try:
+        for p in range(base, base + 4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    sys.exit(0)
+sys.exit(1)
+PY
+}
+
 # sipp_cmd NAME args... — the SIPp command line with our defaults.
 sipp_cmd() {
     local name=$1
@@ -31,7 +55,7 @@ sipp_cmd() {
         -trace_err -error_file "$T/sipp-$name.err" \
         -trace_msg -message_file "$T/sipp-$name.msg" \
         -trace_screen -screen_file "$T/sipp-$name.screen" \
-        -mp "$($PY "$TOOLS/free-ports.py" 1)" "$@"
+        -mp "$(media_port)" "$@"
 }
 
 # sipp_register EXT PORT — register EXT (password secretEXT) from PORT.
