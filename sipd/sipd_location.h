@@ -11,9 +11,10 @@
 //
 //  Bindings expire on time (sipd_location_tick, called once a second).
 //  Changes are written to <spool>/registrations.json through a temporary
-//  file and rename, coalesced to at most one write per tick and without
-//  fsync, so the loop never blocks long; sipd_location_new reloads the
-//  file and drops what expired meanwhile.
+//  file and rename, coalesced (at most one write a second, every five
+//  seconds beyond 2,000 bindings) and without fsync, so the loop never
+//  blocks long; sipd_location_load reloads the file and drops what expired
+//  meanwhile.
 //
 //  The extension state is offline (no binding), idle, ringing or busy (the
 //  last two are set by the B2BUA with sipd_location_set_call_state).
@@ -136,12 +137,18 @@ int
 const char *
     sipd_location_state (sipd_location_t *self, const char *number);
 
-//  Status of every configured extension, for the "status" control request:
+//  Status of the configured extensions, for the "status" control request:
 //  {"extensions":[{"number":"100","state":"idle","contacts":[{"uri":...,
 //  "user_agent":...,"expires_in":N,"transport":"udp","received":
-//  "ip:port"}]}]}, sorted by number. Caller owns the returned object.
+//  "ip:port"}]}],"total":N,"offset":0}, sorted by number (numerically).
+//  number (may be NULL) selects one extension (an unknown one gives an
+//  empty list); otherwise extensions offset .. offset+limit-1 are listed
+//  (limit is capped at SIPD_LOCATION_STATUS_MAX, which keeps the reply
+//  under the IPC body limit). Caller owns the returned object.
+#define SIPD_LOCATION_STATUS_MAX 500
 json_t *
-    sipd_location_status (sipd_location_t *self);
+    sipd_location_status (sipd_location_t *self, const char *number,
+                          size_t offset, size_t limit);
 
 //  Once a second: expire bindings whose time has come (publishing "reg"
 //  expired events) and write the file when something changed since the

@@ -477,7 +477,12 @@ sipd_registrar_on_status (cm_service_t *service, zframe_t *routing_id,
 {
     sipd_registrar_t *self = (sipd_registrar_t *) arg;
     assert (self);
-    json_t *body = sipd_location_status (self->location);
+    json_int_t offset = cm_msg_get_int (request, "offset", 0);
+    json_int_t limit
+        = cm_msg_get_int (request, "limit", SIPD_LOCATION_STATUS_MAX);
+    json_t *body = sipd_location_status (
+        self->location, cm_msg_get_str (request, "number"),
+        offset > 0 ? (size_t) offset : 0, limit > 0 ? (size_t) limit : 0);
     cm_msg_t *reply = cm_msg_reply (request, "status", &body);
     (void) cm_service_reply (service, routing_id, &reply);  //  logged
     return 0;

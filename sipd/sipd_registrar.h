@@ -80,8 +80,10 @@ sipd_throttle_t *
 
 //  Handler for the "status" control request; arg is the registrar.
 //  Register it with cm_service_on (service, "status",
-//  sipd_registrar_on_status, registrar). Replies "status" with the body
-//  of sipd_location_status.
+//  sipd_registrar_on_status, registrar). Optional request fields:
+//  "number" (one extension), "offset" and "limit" (paging, default 0 and
+//  SIPD_LOCATION_STATUS_MAX). Replies "status" with the body of
+//  sipd_location_status.
 int
     sipd_registrar_on_status (cm_service_t *service, zframe_t *routing_id,
                               cm_msg_t *request, void *arg);

@@ -246,7 +246,7 @@ test_status_json (void **state)
     a.source.transport = SIPD_TRANSPORT_TCP;
     assert_int_equal (sipd_location_bind (location, "100", &a), 0);
     fx->now += 5;
-    json_t *status = sipd_location_status (location);
+    json_t *status = sipd_location_status (location, NULL, 0, 100);
     char *text = json_dumps (status, JSON_COMPACT);
     assert_string_equal (
         text,
@@ -256,8 +256,33 @@ test_status_json (void **state)
         "\"sip:100@127.0.0.1:5099\",\"user_agent\":\"TestPhone/1.0\","
         "\"expires_in\":55,\"transport\":\"tcp\",\"received\":"
         "\"127.0.0.1:5099\"}]},"
-        "{\"number\":\"101\",\"state\":\"offline\",\"contacts\":[]}]}");
+        "{\"number\":\"101\",\"state\":\"offline\",\"contacts\":[]}],"
+        "\"total\":3,\"offset\":0}");
     free (text);
+    json_decref (status);
+
+    //  paging and single extension
+    status = sipd_location_status (location, NULL, 1, 1);
+    text = json_dumps (status, JSON_COMPACT);
+    assert_non_null (strstr (text, "\"extensions\":[{\"number\":\"100\""));
+    assert_non_null (strstr (text, "}]}],\"total\":3,\"offset\":1}"));
+    free (text);
+    json_decref (status);
+    status = sipd_location_status (location, NULL, 7, 100);
+    assert_int_equal (json_array_size (json_object_get (status, "extensions")),
+                      0);
+    json_decref (status);
+    status = sipd_location_status (location, "101", 0, 0);
+    text = json_dumps (status, JSON_COMPACT);
+    assert_string_equal (text,
+                         "{\"extensions\":[{\"number\":\"101\",\"state\":"
+                         "\"offline\",\"contacts\":[]}],\"total\":1,"
+                         "\"offset\":0}");
+    free (text);
+    json_decref (status);
+    status = sipd_location_status (location, "555", 0, 0);
+    assert_int_equal (json_integer_value (json_object_get (status, "total")),
+                      0);
     json_decref (status);
     sipd_location_destroy (&location);
 }
@@ -342,6 +367,7 @@ test_persistence (void **state)
     a.source.conn_id = 42;
     a.instance = "<urn:uuid:1>";
     a.reg_id = 2;
+    a.user_agent = "Odd \"Phone\" \\ 1.0\x01";
     sipd_contact_t b = s_contact (fx, "sip:101@[::1]:5099", "c2", 1, 10);
     b.user_agent = NULL;
     snprintf (b.source.ip, sizeof b.source.ip, "::1");
@@ -368,6 +394,7 @@ test_persistence (void **state)
     assert_int_equal (found[0].cseq, 7);
     assert_string_equal (found[0].instance, "<urn:uuid:1>");
     assert_int_equal (found[0].reg_id, 2);
+    assert_string_equal (found[0].user_agent, "Odd \"Phone\" \\ 1.0\x01");
     assert_int_equal (found[0].source.transport, SIPD_TRANSPORT_TCP);
     assert_int_equal (found[0].source.conn_id, 0);  //  connection is gone
     assert_int_equal (found[0].expires, fx->now + 40);
@@ -390,6 +417,42 @@ test_persistence (void **state)
     sipd_location_destroy (&location);
 }
 
+//  Number of bindings in the file.
+static int
+s_file_bindings (fixture_t *fx)
+{
+    char path[128];
+    snprintf (path, sizeof path, "%s/registrations.json", fx->dir);
+    json_t *root = json_load_file (path, 0, NULL);
+    int count = root ? (int) json_array_size (json_object_get (root, "bindings"))
+                     : -1;
+    json_decref (root);
+    return count;
+}
+
+static void
+test_write_coalescing (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    sipd_location_t *location = s_location (fx, true, NULL);
+    sipd_contact_t a = s_contact (fx, "sip:100@127.0.0.1:1", "c1", 1, 600);
+    sipd_contact_t b = s_contact (fx, "sip:100@127.0.0.1:2", "c2", 1, 600);
+    assert_int_equal (sipd_location_bind (location, "100", &a), 0);
+    sipd_location_tick (location);
+    assert_int_equal (s_file_bindings (fx), 1);
+    //  a second change in the same second waits for the next second
+    assert_int_equal (sipd_location_bind (location, "100", &b), 0);
+    sipd_location_tick (location);
+    assert_int_equal (s_file_bindings (fx), 1);
+    fx->now += 1;
+    sipd_location_tick (location);
+    assert_int_equal (s_file_bindings (fx), 2);
+    //  removal is written too, and destroy writes what is pending
+    assert_int_equal (sipd_location_unbind (location, "100", &a), 0);
+    sipd_location_destroy (&location);
+    assert_int_equal (s_file_bindings (fx), 1);
+}
+
 int
 main (void)
 {
@@ -404,6 +467,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_persistence, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_write_coalescing, s_setup,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
