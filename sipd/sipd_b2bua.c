@@ -1025,9 +1025,12 @@ s_authenticate (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
         const char *from_user = request->from && request->from->url
                                     ? request->from->url->username
                                     : NULL;
+        //  _request: honours md5_only_user_agents (baresip 1.0.0 drops
+        //  the whole 407 when any challenge is SHA-256).
         if (resp
-            && sipd_auth_challenge (self->auth, resp, from_user,
-                                    result == SIPD_AUTH_STALE)
+            && sipd_auth_challenge_request (self->auth, resp, request,
+                                            from_user,
+                                            result == SIPD_AUTH_STALE)
                    == 0)
             sipd_server_respond (self->server, txn_id, &resp);
         else {
