@@ -45,7 +45,9 @@ typedef struct {
 //  One extension.
 typedef struct {
     char number[32];            //  extension number
-    zlistx_t *bindings;         //  s_binding_t (owned)
+    zlistx_t *bindings;         //  s_binding_t (owned), NULL until the
+                                //  first binding: most of a large
+                                //  configuration never registers at once
     sipd_call_state_t call_state;   //  set by the B2BUA
     const char *published;      //  state last published (static string)
 } s_ext_t;
@@ -119,7 +121,7 @@ s_state (s_ext_t *ext)
         return "busy";
     if (ext->call_state == SIPD_CALL_STATE_RINGING)
         return "ringing";
-    return zlistx_size (ext->bindings) ? "idle" : "offline";
+    return ext->bindings && zlistx_size (ext->bindings) ? "idle" : "offline";
 }
 
 //  Publish ext.status when the visible state changed since last time.
@@ -187,8 +189,6 @@ sipd_location_new (zhashx_t *numbers, const char *spool_dir,
         }
         s_ext_t *ext = (s_ext_t *) zmalloc (sizeof (s_ext_t));
         snprintf (ext->number, sizeof ext->number, "%s", number);
-        ext->bindings = zlistx_new ();
-        zlistx_set_destructor (ext->bindings, s_binding_destroy);
         ext->published = "offline";
         zhashx_insert (self->exts, number, ext);
     }
@@ -244,6 +244,8 @@ s_matches (const s_binding_t *binding, const sipd_contact_t *contact)
 static s_binding_t *
 s_find (s_ext_t *ext, const sipd_contact_t *contact)
 {
+    if (!ext->bindings)
+        return NULL;
     for (s_binding_t *binding = (s_binding_t *) zlistx_first (ext->bindings);
          binding; binding = (s_binding_t *) zlistx_next (ext->bindings))
         if (s_matches (binding, contact))
@@ -307,6 +309,10 @@ sipd_location_bind (sipd_location_t *self, const char *number,
                           : NULL;
     if (!ext || !contact->uri || !contact->call_id)
         return -1;
+    if (!ext->bindings) {
+        ext->bindings = zlistx_new ();
+        zlistx_set_destructor (ext->bindings, s_binding_destroy);
+    }
     s_binding_t *binding = s_find (ext, contact);
     const char *event = "refreshed";
     if (!binding) {
@@ -362,7 +368,7 @@ sipd_location_unbind_all (sipd_location_t *self, const char *number,
     assert (self);
     s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
                           : NULL;
-    if (!ext)
+    if (!ext || !ext->bindings)
         return 0;
     int removed = 0;
     s_binding_t *binding = (s_binding_t *) zlistx_first (ext->bindings);
@@ -399,7 +405,7 @@ sipd_location_contacts (sipd_location_t *self, const char *number,
     assert (self);
     s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
                           : NULL;
-    if (!ext || !contacts || max <= 0)
+    if (!ext || !ext->bindings || !contacts || max <= 0)
         return 0;
     int64_t now = s_now (self);
     int count = 0;
@@ -530,7 +536,7 @@ sipd_location_tick (sipd_location_t *self)
     int expired = 0;
     for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
          ext = (s_ext_t *) zhashx_next (self->exts)) {
-        if (zlistx_size (ext->bindings) == 0)
+        if (!ext->bindings || zlistx_size (ext->bindings) == 0)
             continue;
         s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
         while (b) {
@@ -619,13 +625,16 @@ sipd_location_flush (sipd_location_t *self)
         fprintf (file, "{\"v\":%d,\"bindings\":[", FILE_VERSION);
         const char *sep = "";
         for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
-             ext = (s_ext_t *) zhashx_next (self->exts))
+             ext = (s_ext_t *) zhashx_next (self->exts)) {
+            if (!ext->bindings)
+                continue;
             for (s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
                  b; b = (s_binding_t *) zlistx_next (ext->bindings)) {
                 fputs (sep, file);
                 s_put_binding (file, ext->number, b);
                 sep = ",\n";
             }
+        }
         fputs ("]}\n", file);
         if (ferror (file))
             rc = -1;
