@@ -7,8 +7,11 @@
 //  SIPD_JOURNAL_WINDOW `cdr` requests are outstanding; every ack frees a
 //  slot and the next pending CDR goes out. A timeout (cdrd down, message
 //  lost) pauses sending for the backoff time, which doubles per round up
-//  to retry_max and resets on the next ack; then all pending CDRs are sent
-//  again in order.
+//  to retry_max and resets on the next ack. While cdrd does not answer,
+//  each round sends a single CDR as a probe (the window shrinks to 1):
+//  ZeroMQ would otherwise queue a full window of copies per round for a
+//  peer that is away and deliver them all, as duplicates, when it comes
+//  back. The first ack reopens the full window.
 //
 //  cdrd answers `ack` {uniqueid} once the row is stored (or was already
 //  stored), or `error` {error, retry}. retry false means the CDR can never
@@ -68,6 +71,7 @@ struct _sipd_journal_t {
     int retry_min_ms;           //  first backoff
     int retry_max_ms;           //  largest backoff
     int backoff_ms;             //  current backoff
+    size_t window;              //  requests allowed in flight now
     int64_t next_send;          //  zclock_mono before which we wait
     int timer_id;               //  pump timer
     bool closing;               //  destroy in progress
@@ -325,6 +329,7 @@ s_on_reply (cm_msg_t *reply, void *arg)
             s_mark_acked (self, handle);
         self->backoff_ms = self->retry_min_ms;
         self->next_send = 0;
+        self->window = SIPD_JOURNAL_WINDOW;
     }
     else if (type && streq (type, "error") && entry
              && json_is_false (json_object_get (cm_msg_body (reply),
@@ -342,6 +347,7 @@ s_on_reply (cm_msg_t *reply, void *arg)
                     request->uniqueid, type ? type : "timeout",
                     zlistx_size (self->queue), self->backoff_ms);
             self->next_send = now + self->backoff_ms;
+            self->window = 1;
             self->backoff_ms = self->backoff_ms * 2 > self->retry_max_ms
                                    ? self->retry_max_ms
                                    : self->backoff_ms * 2;
@@ -360,7 +366,7 @@ s_pump (sipd_journal_t *self)
     if (self->closing || zclock_mono () < self->next_send)
         return;
     for (s_entry_t *entry = (s_entry_t *) zlistx_first (self->queue);
-         entry && self->in_flight < SIPD_JOURNAL_WINDOW;
+         entry && self->in_flight < self->window;
          entry = (s_entry_t *) zlistx_next (self->queue)) {
         if (entry->in_flight)
             continue;
@@ -572,6 +578,7 @@ sipd_journal_new (const char *spool_dir, const char *cdrd_endpoint,
     self->retry_min_ms = 500;
     self->retry_max_ms = 30000;
     self->backoff_ms = self->retry_min_ms;
+    self->window = SIPD_JOURNAL_WINDOW;
     int64_t max = s_replay (self);
     if (max < 0 || max >= UINT32_MAX
         || s_open_segment (self, (uint32_t) max + 1) != 0) {

@@ -326,6 +326,27 @@ test_resend_after_lost_replies (void **state)
     assert_true (f->fake.requests >= 7);
 }
 
+//  While cdrd is away, each retry round sends one probe, not a window of
+//  copies that ZeroMQ would queue and deliver later as duplicates.
+static void
+test_probe_while_away (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    f->journal = sipd_journal_new (f->dir, f->endpoint, f->loop);
+    sipd_journal_set_timing (f->journal, 100, 20, 50);
+    for (int i = 0; i < 100; i++) {
+        cm_cdr_t *cdr = s_cdr (i);
+        assert_int_equal (sipd_journal_append (f->journal, &cdr), 0);
+    }
+    s_run_for (f, 1500);    //  about ten timeout rounds
+    s_start_fake (f);
+    assert_true (s_run_until_drained (f, 8000));
+    assert_int_equal (zhashx_size (f->fake.seen), 100);
+    //  64 queued at first, one probe per later round, then the 100.
+    if (f->fake.requests > 200)
+        fail_msg ("%d requests reached cdrd", f->fake.requests);
+}
+
 static void
 test_partial_ack_replay (void **state)
 {
@@ -563,6 +584,8 @@ main (int argc, char **argv)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_resend_after_lost_replies,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_probe_while_away, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_partial_ack_replay, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_segment_rollover, s_setup,
