@@ -263,6 +263,18 @@ s_contacts_parse (sipd_registrar_t *self, s_ctx_t *ctx,
     if (ctx->star && (total != 1 || header_expires != 0))
         return 400;
     *reason_p = "Out-of-order CSeq";
+    if (ctx->star) {
+        //  §10.3 step 6: a binding of this Call-ID with a CSeq not lower
+        //  than the request's aborts the removal.
+        sipd_contact_t bindings[SIPD_LOCATION_MAX_CONTACTS];
+        int count = sipd_location_contacts (self->location, ctx->user,
+                                            bindings,
+                                            SIPD_LOCATION_MAX_CONTACTS);
+        for (int i = 0; i < count; i++)
+            if (strcmp (bindings[i].call_id, ctx->call_id) == 0
+                && ctx->cseq <= bindings[i].cseq)
+                return 500;
+    }
     for (int i = 0; i < ctx->count; i++)
         if (sipd_location_check (self->location, ctx->user,
                                  &ctx->contacts[i].contact)

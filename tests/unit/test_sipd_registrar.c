@@ -371,6 +371,15 @@ test_several_contacts_and_removal (void **state)
                       100);
     osip_message_free (response);
 
+    //  "*" with phone-b's Call-ID and an old CSeq: aborted (§10.3 step 6)
+    response = s_register (fx, "100", "100", "secret100", "phone-b", 0,
+                           "Contact: *\r\nExpires: 0\r\n");
+    assert_int_equal (s_code (response), 500);
+    osip_message_free (response);
+    assert_int_equal (sipd_location_size (
+                          sipd_registrar_location (fx->registrar)),
+                      1);
+
     //  "*" removes the rest
     response = s_register (fx, "100", "100", "secret100", "phone-c", 1,
                            "Contact: *\r\nExpires: 0\r\n");
