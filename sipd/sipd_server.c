@@ -18,8 +18,13 @@
 //  the kill callback but freed only after the execute loop (s_collect),
 //  because the loop still holds it.
 //
+//  Non-INVITE server transactions do not use libosip2 at all: sipd_nist
+//  matches them by a hash and keeps only what absorbing retransmissions
+//  needs (REGISTER and OPTIONS are most of the traffic; libosip2's NIST
+//  searches linearly and keeps both messages for 32 s).
+//
 //  Identifiers: each transaction carries an s_txn_t (reserved1) with the
-//  id handed to the TU (osip's transactionid), the peer address and, for
+//  id handed to the TU (from the server's counter), the peer address and, for
 //  client transactions, the TU's response callback. The server's txns
 //  map (id -> transaction) is the only way from an id to a transaction;
 //  a dead transaction is no longer in it, so stale ids fail cleanly.
@@ -28,12 +33,14 @@
 #include "sipd_check.h"
 #include "sipd_events.h"
 #include "sipd_msg.h"
+#include "sipd_nist.h"
 #include "sipd_registrar.h"
 #include "sipd_transport.h"
 #include "cm_log.h"
 
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 
@@ -70,6 +77,8 @@ struct _sipd_server_t {
     zhashx_t *handlers;         //  method -> s_handler_t (owned)
     zhashx_t *txns;             //  id -> osip_transaction_t (borrowed)
     zlistx_t *dead;             //  ended transactions to free
+    sipd_nist_t *nist;          //  non-INVITE server transactions (owned)
+    int next_id;                //  next txn_id
     char allow[256];            //  Allow header value
     sipd_check_policy_t policy; //  what validation accepts
     sipd_stray_2xx_fn *stray_fn;    //  2xx without transaction
@@ -101,6 +110,23 @@ s_int_compare (const void *a, const void *b)
 {
     intptr_t x = (intptr_t) a, y = (intptr_t) b;
     return x < y ? -1 : x > y;
+}
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+s_next_id (sipd_server_t *self)
+{
+    int id = self->next_id++;
+    if (self->next_id <= 0)
+        self->next_id = 1;
+    return id;
 }
 
 static osip_transaction_t *
@@ -497,6 +523,7 @@ s_timer (zloop_t *loop, int timer_id, void *arg)
     osip_timers_nict_execute (self->osip);
     osip_timers_nist_execute (self->osip);
     s_run (self);
+    sipd_nist_expire (self->nist, s_now_ms ());
     return 0;
 }
 
@@ -505,7 +532,7 @@ s_txn_new (sipd_server_t *self, osip_transaction_t *tr, bool client,
            const sipd_source_t *peer)
 {
     s_txn_t *txn = zmalloc (sizeof *txn);
-    txn->id = tr->transactionid;
+    txn->id = s_next_id (self);
     txn->client = client;
     txn->peer = *peer;
     osip_transaction_set_reserved1 (tr, txn);
@@ -513,10 +540,50 @@ s_txn_new (sipd_server_t *self, osip_transaction_t *tr, bool client,
     return txn;
 }
 
+//  A non-INVITE request: a retransmission gets the last response again,
+//  a new one a sipd_nist entry and the TU.
+static void
+s_nist_request (sipd_server_t *self, osip_message_t *msg,
+                const sipd_source_t *source)
+{
+    char *key = sipd_nist_key (msg);
+    int id = sipd_nist_find (self->nist, key);
+    if (id) {
+        size_t len = 0;
+        const char *last = sipd_nist_last (self->nist, id, &len);
+        if (last)
+            sipd_transport_send (self->transport,
+                                 sipd_nist_dest (self->nist, id), last, len,
+                                 NULL);
+        free (key);
+        osip_message_free (msg);
+        return;
+    }
+    sipd_source_t dest;
+    if (!key || s_via_dest (msg, source, &dest) != 0) {
+        free (key);
+        osip_message_free (msg);
+        return;
+    }
+    id = s_next_id (self);
+    int rc = sipd_nist_add (self->nist, id, key, &msg, source, &dest);
+    free (key);
+    if (rc != 0)
+        return;
+    //  borrowed from the table; stays valid until the next expire
+    osip_message_t *request
+        = (osip_message_t *) sipd_nist_request (self->nist, id);
+    s_dispatch (self, id, request, source);
+}
+
 static void
 s_incoming_request (sipd_server_t *self, osip_message_t *msg,
                     const sipd_source_t *source)
 {
+    if (!MSG_IS_INVITE (msg) && !MSG_IS_ACK (msg)) {
+        s_nist_request (self, msg, source);
+        return;
+    }
     osip_event_t *evt = s_incoming_event (msg);
     if (!evt) {
         osip_message_free (msg);
@@ -666,6 +733,8 @@ sipd_server_new (cm_daemon_t *daemon)
     zhashx_set_key_duplicator (self->txns, NULL);
     zhashx_set_key_destructor (self->txns, NULL);
     self->dead = zlistx_new ();
+    self->nist = sipd_nist_new ();
+    self->next_id = 1;
     s_update_allow (self);
 
     char where[256];
@@ -784,6 +853,7 @@ sipd_server_destroy (sipd_server_t **self_p)
     zhashx_destroy (&self->handlers);
     zhashx_destroy (&self->txns);
     zlistx_destroy (&self->dead);
+    sipd_nist_destroy (&self->nist);
     free (self);
     *self_p = NULL;
 }
@@ -817,6 +887,34 @@ sipd_server_on_stray_2xx (sipd_server_t *self, sipd_stray_2xx_fn *fn,
     self->stray_arg = arg;
 }
 
+//  Respond in a sipd_nist transaction: send, remember for
+//  retransmissions. Takes ownership of response.
+static int
+s_nist_respond (sipd_server_t *self, int txn_id, osip_message_t *response)
+{
+    int code = response ? osip_message_get_status_code (response) : 0;
+    if (!sipd_nist_is_open (self->nist, txn_id) || !response
+        || !MSG_IS_RESPONSE (response) || code < 100 || code > 699) {
+        osip_message_free (response);
+        return -1;
+    }
+    size_t len = 0;
+    char *text = sipd_msg_serialize (response, &len);
+    osip_message_free (response);
+    if (!text)
+        return -1;
+    const sipd_source_t *dest = sipd_nist_dest (self->nist, txn_id);
+    int conn_id = 0;
+    if (sipd_transport_send (self->transport, dest, text, len, &conn_id) != 0)
+        CM_LOG (CM_LOG_DEBUG, "server", "txn=%d cannot send %d to %s:%d",
+                txn_id, code, dest->ip, dest->port);
+    bool reliable = dest->transport == SIPD_TRANSPORT_TCP;
+    sipd_nist_record (self->nist, txn_id, text, len, code >= 200,
+                      s_now_ms (), reliable ? 0 : SIPD_NIST_LINGER_MS);
+    osip_free (text);
+    return 0;
+}
+
 int
 sipd_server_respond (sipd_server_t *self, int txn_id,
                      osip_message_t **response_p)
@@ -825,6 +923,8 @@ sipd_server_respond (sipd_server_t *self, int txn_id,
     assert (response_p);
     osip_message_t *response = *response_p;
     *response_p = NULL;
+    if (sipd_nist_exists (self->nist, txn_id))
+        return s_nist_respond (self, txn_id, response);
     osip_transaction_t *tr = s_txn_lookup (self, txn_id);
     int code = response ? osip_message_get_status_code (response) : 0;
     bool ok = tr && response && MSG_IS_RESPONSE (response) && code >= 100
@@ -852,11 +952,10 @@ sipd_server_respond_code (sipd_server_t *self, int txn_id, int code,
                           const char *reason)
 {
     assert (self);
-    osip_transaction_t *tr = s_txn_lookup (self, txn_id);
-    if (!tr || !tr->orig_request)
+    const osip_message_t *request = sipd_server_txn_request (self, txn_id);
+    if (!request)
         return -1;
-    osip_message_t *response
-        = sipd_msg_response_new (tr->orig_request, code, reason);
+    osip_message_t *response = sipd_msg_response_new (request, code, reason);
     if (!response)
         return -1;
     return sipd_server_respond (self, txn_id, &response);
@@ -866,6 +965,8 @@ const osip_message_t *
 sipd_server_txn_request (sipd_server_t *self, int txn_id)
 {
     assert (self);
+    if (sipd_nist_exists (self->nist, txn_id))
+        return sipd_nist_request (self->nist, txn_id);
     osip_transaction_t *tr = s_txn_lookup (self, txn_id);
     return tr ? tr->orig_request : NULL;
 }
@@ -874,6 +975,8 @@ const sipd_source_t *
 sipd_server_txn_source (sipd_server_t *self, int txn_id)
 {
     assert (self);
+    if (sipd_nist_exists (self->nist, txn_id))
+        return sipd_nist_source (self->nist, txn_id);
     osip_transaction_t *tr = s_txn_lookup (self, txn_id);
     s_txn_t *txn = tr ? osip_transaction_get_reserved1 (tr) : NULL;
     return txn ? &txn->peer : NULL;
@@ -906,8 +1009,9 @@ sipd_server_find_invite (sipd_server_t *self, const osip_message_t *cancel)
             && strcmp (tr->orig_request->call_id->number,
                        cancel->call_id->number) == 0) {
             const char *invite_branch = s_branch (tr->orig_request);
-            if (invite_branch && strcmp (invite_branch, branch) == 0)
-                return tr->transactionid;
+            s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+            if (invite_branch && strcmp (invite_branch, branch) == 0 && txn)
+                return txn->id;
         }
         tr = zhashx_next (self->txns);
     }
@@ -1126,7 +1230,7 @@ size_t
 sipd_server_txn_count (sipd_server_t *self)
 {
     assert (self);
-    return zhashx_size (self->txns);
+    return zhashx_size (self->txns) + sipd_nist_size (self->nist);
 }
 
 size_t

@@ -20,9 +20,10 @@ SIPC="$PY $TOOLS/sipclient.py"
 
 # name  expected answer (regex on the status lines; NONE = no answer)
 # Valid messages must not get a 400-class syntax answer; invalid ones get
-# what RFC 4475 §3 names. cparam02 reuses cparam01's Via branch, so the
-# transaction layer may rightly take it for a retransmission of cparam01
-# (RFC 3261 §17.2.3) and resend that answer, which names another Call-ID.
+# what RFC 4475 §3 names. cparam02 reuses cparam01's Via branch and
+# sent-by (regescrt those of escnull), so the transaction layer rightly
+# takes it for a retransmission (RFC 3261 §17.2.3) within timer J and
+# resends that answer, which names another Call-ID.
 # INVITEs reach the B2BUA, whose verdict (407,
 # 404, 480, ...) is policy: only "not a parse error" is asserted there.
 EXPECT=$(cat <<'TABLE'
@@ -71,7 +72,7 @@ bcast       NONE
 zeromf      ^200 
 cparam01    ^(401|403|200|423) 
 cparam02    ^(401|403|200|423|NO-RESPONSE)
-regescrt    ^(401|403|200|423) 
+regescrt    ^(401|403|200|423|NO-RESPONSE)
 sdp01       ^(1[0-9][0-9]|4..|48.) 
 inv2543     ^(1[0-9][0-9]|[2-9]..) 
 ncl         ^400 
