@@ -356,14 +356,10 @@ sipd_auth_challenge (sipd_auth_t *self, osip_message_t *response,
     return s_challenge (self, response, user, stale, false);
 }
 
-int
-sipd_auth_challenge_request (sipd_auth_t *self, osip_message_t *response,
-                             const osip_message_t *request, const char *user,
-                             bool stale)
+//  Does the request's User-Agent start with one of md5_only_user_agents?
+static bool
+s_md5_agent (sipd_auth_t *self, const osip_message_t *request)
 {
-    assert (self);
-    assert (response);
-    bool md5_only = false;
     const char *agent = NULL;
     for (int i = 0; request && i < osip_list_size (&request->headers); i++) {
         osip_header_t *header
@@ -375,10 +371,21 @@ sipd_auth_challenge_request (sipd_auth_t *self, osip_message_t *response,
         }
     }
     for (const char *prefix = (const char *) zlist_first (self->md5_agents);
-         agent && prefix && !md5_only;
-         prefix = (const char *) zlist_next (self->md5_agents))
-        md5_only = strncasecmp (agent, prefix, strlen (prefix)) == 0;
-    return s_challenge (self, response, user, stale, md5_only);
+         agent && prefix; prefix = (const char *) zlist_next (self->md5_agents))
+        if (strncasecmp (agent, prefix, strlen (prefix)) == 0)
+            return true;
+    return false;
+}
+
+int
+sipd_auth_challenge_request (sipd_auth_t *self, osip_message_t *response,
+                             const osip_message_t *request, const char *user,
+                             bool stale)
+{
+    assert (self);
+    assert (response);
+    return s_challenge (self, response, user, stale,
+                        s_md5_agent (self, request));
 }
 
 //  A dequoted copy of an osip parameter value, or NULL. Caller frees.
@@ -566,7 +573,9 @@ sipd_auth_verify (sipd_auth_t *self, const osip_message_t *request,
         goto out;   //  auth-int was never offered
     if (!entry)
         goto out;
-    bool md5_only = !entry->has_sha256;
+    //  MD5 is also accepted where it is the only thing we could offer:
+    //  an MD5 HA1, or a User-Agent of md5_only_user_agents.
+    bool md5_only = !entry->has_sha256 || s_md5_agent (self, request);
     if (!s_offered (self, algo) && !(algo == S_MD5 && md5_only))
         goto out;   //  not offered by the configuration
     char ha1[HEX_MAX];
@@ -598,6 +607,8 @@ sipd_auth_verify (sipd_auth_t *self, const osip_message_t *request,
         goto out;
     }
     result = SIPD_AUTH_OK;
+    CM_LOG (CM_LOG_DEBUG, "auth", "user=%s authenticated algorithm=%s",
+            CM_PII (creds.username), algo == S_MD5 ? "MD5" : "SHA-256");
 out:
     s_creds_free (&creds);
     return result;

@@ -65,8 +65,9 @@ int
 //  Same as sipd_auth_challenge for a response to request, honouring
 //  [sipd] md5_only_user_agents: when the request's User-Agent starts with
 //  one of those prefixes (default "baresip": libre 1.x refuses a whole
-//  401/407 that carries any SHA-256 challenge), only MD5 is offered.
-//  Prefer this one.
+//  401/407 that carries any SHA-256 challenge), only MD5 is offered, even
+//  when digest_algorithms leaves MD5 out (and sipd_auth_verify then
+//  accepts MD5 from those agents). Prefer this one.
 int
     sipd_auth_challenge_request (sipd_auth_t *self, osip_message_t *response,
                                  const osip_message_t *request,

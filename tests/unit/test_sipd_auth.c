@@ -490,6 +490,27 @@ test_algorithm_order (void **state)
         s_answer (fx, challenge, "MD5", "101", "pw101", 1, user),
         SIPD_AUTH_OK);
     osip_message_free (challenge);
+    //  ...or from a User-Agent of md5_only_user_agents
+    osip_message_t *request
+        = dc_register ("100", "ua", 1, "User-Agent: baresip 1.0\r\n");
+    osip_message_t *response = sipd_msg_response_new (request, 401, NULL);
+    assert_int_equal (sipd_auth_challenge_request (fx->auth, response,
+                                                   request, "100", false),
+                      0);
+    assert_null (dc_challenge (response, "WWW-Authenticate", "SHA-256"));
+    char *value = dc_authorization (
+        dc_challenge (response, "WWW-Authenticate", "MD5"), "100",
+        "secret100", "REGISTER", "sip:127.0.0.1", 1, "k");
+    char *extra = zsys_sprintf (
+        "User-Agent: baresip 1.0\r\nAuthorization: %s\r\n", value);
+    osip_message_t *authed = dc_register ("100", "ua", 2, extra);
+    assert_int_equal (sipd_auth_verify (fx->auth, authed, false, user, 64),
+                      SIPD_AUTH_OK);
+    free (value);
+    zstr_free (&extra);
+    osip_message_free (authed);
+    osip_message_free (response);
+    osip_message_free (request);
     sipd_auth_destroy (&fx->auth);
     cm_config_destroy (&config);
     fx->auth = auth;
