@@ -86,6 +86,23 @@ phone_tone_wav() {
     sox -n -r 8000 -c 1 -b 16 "$1" synth 30 sine "$2" vol 0.5 2>/dev/null
 }
 
+# _phone_procs NAME — the PIDs of the phone: its `timeout` wrapper and the phone under it.
+_phone_procs() {
+    local pid=${PHONE_PID[$1]:-}
+    [ -n "$pid" ] || return 0
+    echo "$pid" $(pgrep -P "$pid" 2>/dev/null)
+}
+
+# _phones_kill_all — SIGKILL every phone still running (and its wrapper). Runs from the EXIT
+# trap before tst_cleanup: tst_cleanup's KILL would hit only the `timeout` wrapper, leaving
+# the phone orphaned (baresip then lingers ~32 s retrying its unregister, pitfall 11).
+_phones_kill_all() {
+    local name
+    for name in "${!PHONE_PID[@]}"; do
+        kill -KILL $(_phone_procs "$name") 2>/dev/null
+    done
+}
+
 # Start the process of phone NAME: stdin from the FIFO $dir/ctl which we hold open
 # read-write (so it never sees EOF and writes never block; pitfall 4).
 _phone_spawn() {
@@ -95,6 +112,10 @@ _phone_spawn() {
     rm -f "$dir/ctl"
     mkfifo "$dir/ctl" || return 1
     exec {fd}<>"$dir/ctl"
+    if [ -z "${_PHONES_TRAP:-}" ]; then
+        trap '_phones_kill_all; tst_cleanup' EXIT
+        _PHONES_TRAP=1
+    fi
     timeout -k 3 "$PHONE_LIFETIME" stdbuf -oL -eL "$@" <"$dir/ctl" >"$dir/out.log" 2>&1 {fd}>&- &
     pid=$!
     tst_track "$pid"
@@ -438,11 +459,11 @@ phone_stop() {
         done
         if kill -0 "$pid" 2>/dev/null; then
             tst_log "phone $name: did not quit within ${limit}s, sending TERM"
-            kill -TERM "$pid" 2>/dev/null
+            kill -TERM "$pid" 2>/dev/null   # timeout passes it on to the phone
             sleep 1
             kill -TERM "$pid" 2>/dev/null   # baresip: second TERM exits at once
             sleep 0.5
-            kill -KILL "$pid" 2>/dev/null
+            kill -KILL $(_phone_procs "$name") 2>/dev/null
         fi
     fi
     wait "$pid" 2>/dev/null
