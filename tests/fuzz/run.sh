@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
-# tests/fuzz/run.sh [SECONDS] — build every libFuzzer target in tests/fuzz/
-# (fuzz_*.c) with clang-14, ASan and UBSan, and run each for SECONDS
-# (default 30) on a seed corpus (tests/fuzz/corpus/<target>/ plus the
-# RFC 4475 messages for SIP targets). Exits non-zero on a crash, a leak or
-# a sanitizer report; the crashing input is left in $OUT (printed).
+# tests/fuzz/run.sh [SECONDS]          build and run every target
+# tests/fuzz/run.sh TARGET [SECONDS]   build and run one (fuzz_sipd_message)
+# tests/fuzz/run.sh --list             print the target names
 #
-# Environment: CLANG (default clang-14), FUZZ_OUT (default build/fuzz).
+# Builds each libFuzzer target in tests/fuzz/ (fuzz_*.c) with clang-14,
+# ASan and UBSan, and runs it for SECONDS (default 30) on a seed corpus
+# (tests/fuzz/corpus/<target>/ plus the RFC 4475 messages and our own
+# malformed corpus for SIP targets). Exits non-zero on a crash, a leak or
+# a sanitizer report; the crashing input is left in $OUT (printed);
+# 77 when clang-14 is missing.
+#
+# Environment: CLANG (default clang-14), FUZZ_OUT (default $BUILD/fuzz).
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+TARGETS=()
+for src in "$TOP"/tests/fuzz/fuzz_*.c; do
+    [ -f "$src" ] && TARGETS+=("$(basename "$src" .c)")
+done
+if [ "${1:-}" = "--list" ]; then
+    printf '%s\n' "${TARGETS[@]}"
+    exit 0
+fi
+case ${1:-} in
+    fuzz_*) TARGETS=("$1"); shift ;;
+esac
+[ -f "$TOP/tests/fuzz/${TARGETS[0]}.c" ] || { echo "fuzz: no target ${TARGETS[0]}" >&2; exit 2; }
 SECS=${1:-30}
 CLANG=${CLANG:-clang-14}
-OUT=${FUZZ_OUT:-$TOP/build/fuzz}
+OUT=${FUZZ_OUT:-$TOP/${BUILD:-build}/fuzz}
 case $OUT in /*) ;; *) OUT=$TOP/$OUT ;; esac
 command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not installed" >&2; exit 77; }
 mkdir -p "$OUT"
@@ -29,9 +46,8 @@ sources_for() {
 }
 
 status=0
-for src in "$TOP"/tests/fuzz/fuzz_*.c; do
-    [ -f "$src" ] || continue
-    name=$(basename "$src" .c)
+for name in "${TARGETS[@]}"; do
+    src=$TOP/tests/fuzz/$name.c
     bin=$OUT/$name
     echo "fuzz: building $name"
     # shellcheck disable=SC2046
@@ -59,10 +75,10 @@ for src in "$TOP"/tests/fuzz/fuzz_*.c; do
     rc=$?
     if [ $rc -ne 0 ]; then
         echo "fuzz: $name FAILED (exit $rc); log $log:" >&2
-        grep -E 'ERROR|SUMMARY|artifact|Test unit written' "$log" | head -20 >&2
+        grep -aE 'ERROR|SUMMARY|artifact|Test unit written' "$log" | head -20 >&2
         status=1
     else
-        echo "fuzz: $name ok: $(grep -E '^Done [0-9]+ runs' "$log" | tail -1)"
+        echo "fuzz: $name ok: $(grep -aE '^Done [0-9]+ runs' "$log" | tail -1)"
     fi
 done
 exit $status
