@@ -67,6 +67,7 @@ struct _sipd_journal_t {
     uint64_t acked;             //  acks since open
     uint64_t write_seq;         //  increments on every journal write
     uint64_t synced_seq;        //  last write_seq known to be synced
+    bool sync_outstanding;      //  a SYNC awaits its SYNCED
     int timeout_ms;             //  ack timeout
     int retry_min_ms;           //  first backoff
     int retry_max_ms;           //  largest backoff
@@ -79,8 +80,15 @@ struct _sipd_journal_t {
 
 //  ---------------------------------------------------------------------
 //  Sync actor: one thread doing fdatasync on request, coalescing.
-//  Commands: "SYNC" path write_seq, "SYNCDIR" dir. Replies "SYNCED"
-//  write_seq after the data of all writes up to write_seq is on disk.
+//  Commands:
+//      "SYNC" path write_seq   sync the current segment, then reply
+//                              "SYNCED" write_seq
+//      "SYNCFILE" path         also sync this (rolled) segment; no reply
+//      "SYNCDIR" dir           fsync the directory (a segment was created)
+//  Whatever is queued is handled as one batch: every file once, then the
+//  directory, then the reply, so SYNCED means "all writes up to write_seq
+//  are on disk". The loop keeps at most one SYNC outstanding, so the pipe
+//  never fills up and sending to it never blocks the loop.
 
 static void
 s_sync_path (const char *path, bool directory)
@@ -100,45 +108,54 @@ s_syncer (zsock_t *pipe, void *args)
 {
     zsock_signal (pipe, 0);
     bool terminated = false;
+    zlistx_t *files = zlistx_new ();
+    zlistx_set_destructor (files, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_comparator (files, (zlistx_comparator_fn *) strcmp);
     while (!terminated) {
         zmsg_t *msg = zmsg_recv (pipe);
         if (!msg)
             break;
-        //  Drain whatever else is queued so one sync serves all.
-        char *last_path = NULL, *dir = NULL, *last_seq = NULL;
+        char *dir = NULL, *seq = NULL;
         while (msg) {
             char *command = zmsg_popstr (msg);
+            char *path = zmsg_popstr (msg);
             if (command && streq (command, "$TERM"))
                 terminated = true;
-            else if (command && streq (command, "SYNC")) {
-                char *path = zmsg_popstr (msg);
-                char *seq = zmsg_popstr (msg);
-                if (last_path && path && !streq (last_path, path))
-                    s_sync_path (last_path, false);  //  segment rolled
-                zstr_free (&last_path);
-                zstr_free (&last_seq);
-                last_path = path;
-                last_seq = seq;
-            }
-            else if (command && streq (command, "SYNCDIR")) {
+            else if (command && path && streq (command, "SYNCDIR")) {
                 zstr_free (&dir);
-                dir = zmsg_popstr (msg);
+                dir = path;
+                path = NULL;
             }
+            else if (command && path
+                     && (streq (command, "SYNC")
+                         || streq (command, "SYNCFILE"))) {
+                if (streq (command, "SYNC")) {
+                    zstr_free (&seq);
+                    seq = zmsg_popstr (msg);
+                }
+                if (!zlistx_find (files, path)) {
+                    zlistx_add_end (files, path);
+                    path = NULL;
+                }
+            }
+            zstr_free (&path);
             zstr_free (&command);
             zmsg_destroy (&msg);
             if (!terminated && (zsock_events (pipe) & ZMQ_POLLIN))
                 msg = zmsg_recv (pipe);
         }
-        if (last_path)
-            s_sync_path (last_path, false);
+        for (const char *path = (const char *) zlistx_first (files); path;
+             path = (const char *) zlistx_next (files))
+            s_sync_path (path, false);
+        zlistx_purge (files);
         if (dir)
             s_sync_path (dir, true);
-        if (last_seq && !terminated)
-            zstr_sendx (pipe, "SYNCED", last_seq, NULL);
-        zstr_free (&last_path);
-        zstr_free (&last_seq);
+        if (seq && !terminated)
+            zstr_sendx (pipe, "SYNCED", seq, NULL);
+        zstr_free (&seq);
         zstr_free (&dir);
     }
+    zlistx_destroy (&files);
 }
 
 //  ---------------------------------------------------------------------
@@ -197,10 +214,14 @@ s_write (sipd_journal_t *self, const char *buf, size_t len)
     return 0;
 }
 
-//  Ask the syncer to fdatasync the current segment.
+//  Ask the syncer to fdatasync the current segment, unless a request is
+//  outstanding: its SYNCED answer asks again for what was written since.
 static void
 s_request_sync (sipd_journal_t *self)
 {
+    if (self->sync_outstanding || !self->syncer)
+        return;
+    self->sync_outstanding = true;
     char path[4096], seq[24];
     s_segment_path (self, self->seq, path, sizeof path);
     snprintf (seq, sizeof seq, "%" PRIu64, self->write_seq);
@@ -220,8 +241,14 @@ s_open_segment (sipd_journal_t *self, uint32_t seq)
                 strerror (errno));
         return -1;
     }
-    if (self->fd >= 0)
+    if (self->fd >= 0) {
+        //  The rolled segment may hold writes no SYNC has covered yet.
+        char old[4096];
+        s_segment_path (self, self->seq, old, sizeof old);
+        if (self->syncer)
+            zstr_sendx (self->syncer, "SYNCFILE", old, NULL);
         close (self->fd);
+    }
     self->fd = fd;
     self->seq = seq;
     self->seg_bytes = 0;
@@ -406,6 +433,9 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
         uint64_t n = strtoull (seq, NULL, 10);
         if (n > self->synced_seq)
             self->synced_seq = n;
+        self->sync_outstanding = false;
+        if (self->write_seq > self->synced_seq)
+            s_request_sync (self);
     }
     zstr_free (&command);
     zstr_free (&seq);

@@ -23,7 +23,8 @@
 //  kill -9 of sipd. fdatasync(2), which protects against power loss and
 //  costs milliseconds, runs in a helper zactor that coalesces requests:
 //  however many CDRs were appended while it was syncing, the next
-//  fdatasync covers them all (group commit). A segment holds at most
+//  fdatasync covers them all (group commit). At most one sync request is
+//  outstanding, so talking to the actor never blocks the loop either. A segment holds at most
 //  SIPD_JOURNAL_SEGMENT_MAX CDRs; a segment whose CDRs are all acked is
 //  unlinked, and when every CDR is acked the current segment is truncated,
 //  so the journal is compacted without rewriting files. On start-up the
