@@ -4,6 +4,7 @@
 # nothing (the journal replays).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/calls.sh"
+. "$(dirname "$0")/../lib/cdr.sh"
 need sipp python3
 tst_init
 tst_config </dev/null
@@ -11,40 +12,14 @@ start_daemon cdrd
 start_daemon sipd
 calls_ports
 
-# query_count FILTER-JSON N — cdr.query returns N rows.
-query_count() {
-    ipc cdrd cdr.query "$1" | grep -q "\"count\":$2,"
-}
-
-# query_check FILTER-JSON key=value... — the single row matching has these values.
-query_check() {
-    local filter=$1
-    shift
-    ipc cdrd cdr.query "$filter" | $PY -c '
-import json, sys
-line = sys.stdin.read()
-rows = json.loads(line[line.index("{"):])["rows"]
-if len(rows) != 1:
-    sys.exit("expected one row, got %d" % len(rows))
-ok = True
-for check in sys.argv[1:]:
-    key, want = check.split("=", 1)
-    got = rows[0].get(key)
-    got = "" if got is None else str(got)
-    if got != want:
-        print("  %s: got %r, want %r" % (key, got, want), file=sys.stderr)
-        ok = False
-sys.exit(0 if ok else 1)' "$@"
-}
-
 journal_empty() { [ "$(cdr_count)" -eq 0 ]; }
 journal_has() { [ "$(cdr_count)" -ge 1 ]; }
 
 # 1. Unknown number: 404, stored by cdrd, journal compacted.
 sipp_run caller1 -sf "$(sc_uac_fail 404 Reason: "Q.850;cause=1")" $(caller_args 555) \
     || { sipp_dump caller1; fail "caller did not get 404"; }
-check "cdrd stored the 404 CDR" wait_for 10 query_count '{"dst":"555"}' 1
-check "404 CDR values" query_check '{"dst":"555"}' disposition=FAILED src=100 \
+check "cdrd stored the 404 CDR" wait_for 10 cdr_query_count '{"dst":"555"}' 1
+check "404 CDR values" cdr_query_check '{"dst":"555"}' disposition=FAILED src=100 \
     dialed=555 sip_code=404 cause=1 call_tag=301 released_by=system \
     fci=callTag=301\;cause=1 answer_time= billsec=0 direction=internal
 check "journal compacted after the ack" wait_for 5 journal_empty
@@ -55,8 +30,8 @@ sipp_bg callee -sf "$SC/uas_busy.xml" -p "$UAS_PORT"
 sipp_run caller2 -sf "$(sc_uac_fail 486 Reason: "Q.850;cause=17;text=\"User busy\"")" \
     $(caller_args 101) || { sipp_dump caller2; fail "caller did not get 486"; }
 sipp_wait callee || { sipp_dump callee; fail "callee scenario failed"; }
-check "cdrd stored the busy CDR" wait_for 10 query_count '{"dst":"101"}' 1
-check "busy CDR values" query_check '{"dst":"101","disposition":"BUSY"}' \
+check "cdrd stored the busy CDR" wait_for 10 cdr_query_count '{"dst":"101"}' 1
+check "busy CDR values" cdr_query_check '{"dst":"101","disposition":"BUSY"}' \
     sip_code=486 cause=17 call_tag=203 released_by=callee
 
 # 3. cdrd dies; a call's CDR waits in the journal, also across a sipd restart.
@@ -69,7 +44,7 @@ stop_daemon sipd || fail "sipd did not exit cleanly"
 check "journal still holds it after sipd stopped" journal_has
 start_daemon cdrd
 start_daemon sipd
-check "replayed CDR reached cdrd" wait_for 15 query_count '{"dst":"556"}' 1
+check "replayed CDR reached cdrd" wait_for 15 cdr_query_count '{"dst":"556"}' 1
 check "journal compacted after replay" wait_for 5 journal_empty
 
 # 4. Exactly three CDRs, once each, in SQLite and CSV.
