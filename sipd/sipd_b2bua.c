@@ -413,6 +413,10 @@ s_respond_caller (sipd_b2bua_t *self, call_t *call, int code,
             osip_message_clone (resp, &call->ok);
         s_txn_del (self, txn);
         call->caller_txn = 0;
+        //  The INVITE is not needed after the final response (memory per
+        //  established call matters: issue 4 asks for <= 10 KB).
+        osip_message_free (call->invite);
+        call->invite = NULL;
     }
     return sipd_server_respond (self->server, txn, &resp);
 }
@@ -1341,6 +1345,9 @@ s_on_ack (void *arg, int txn_id, osip_message_t *request,
     if (call->state == CALL_ANSWERED) {
         s_timer_stop (self, &call->timer_ack);
         call->state = CALL_CONFIRMED;
+        //  No more retransmissions of our 2xx.
+        osip_message_free (call->ok);
+        call->ok = NULL;
         fork_t *fork = call->winner >= 0 ? &call->forks[call->winner] : NULL;
         if (fork && !fork->acked) {
             //  Late offer: the caller's answer travels in the ACK.
