@@ -32,8 +32,8 @@ case $OUT in /*) ;; *) OUT=$TOP/$OUT ;; esac
 command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not installed" >&2; exit 77; }
 mkdir -p "$OUT"
 
-PKG_CFLAGS=$(pkg-config --cflags libosip2 libczmq)
-PKG_LIBS=$(pkg-config --libs libosip2 libczmq)
+PKG_CFLAGS=$(pkg-config --cflags libosip2 libczmq jansson)
+PKG_LIBS=$(pkg-config --libs libosip2 libczmq jansson)
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I$TOP/common $PKG_CFLAGS"
 
@@ -41,6 +41,7 @@ CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I$TOP/commo
 sources_for() {
     case $1 in
         fuzz_sipd_*) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" ;;
+        fuzz_cdr_*) echo "$TOP/common/cm_cdr.c $TOP/common/cm_log.c $TOP/sipd/sipd_cause.c" ;;
         *) echo "" ;;
     esac
 }
