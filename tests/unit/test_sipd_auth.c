@@ -256,6 +256,39 @@ test_replayed_nc (void **state)
     assert_int_equal (sipd_auth_tracked (fx->auth), 0);
 }
 
+//  The used-nonce table grows past its first size, still refuses replays
+//  after growing, and shrinks again once the nonces expire.
+static void
+test_nonce_table_growth (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    char user[64];
+    osip_message_t *first = s_challenge (fx, "100", false);
+    assert_int_equal (
+        s_answer (fx, first, "MD5", "100", "secret100", 1, user),
+        SIPD_AUTH_OK);
+    for (int i = 0; i < 1500; i++) {
+        osip_message_t *challenge = s_challenge (fx, "100", false);
+        assert_int_equal (
+            s_answer (fx, challenge, "SHA-256", "100", "secret100", 1, user),
+            SIPD_AUTH_OK);
+        osip_message_free (challenge);
+    }
+    assert_int_equal (sipd_auth_tracked (fx->auth), 1501);
+    assert_int_equal (
+        s_answer (fx, first, "MD5", "100", "secret100", 1, user),
+        SIPD_AUTH_STALE);
+    assert_int_equal (
+        s_answer (fx, first, "MD5", "100", "secret100", 2, user),
+        SIPD_AUTH_OK);
+    osip_message_free (first);
+    sipd_auth_expire (fx->auth);
+    assert_int_equal (sipd_auth_tracked (fx->auth), 1501);
+    fx->now += 32;
+    sipd_auth_expire (fx->auth);
+    assert_int_equal (sipd_auth_tracked (fx->auth), 0);
+}
+
 //  Known-answer vectors (Python hashlib) with a nonce sipd never issued:
 //  a correct digest over a foreign nonce proves the password, so the
 //  result is STALE (fresh challenge), not OK and not FAILED.
@@ -529,6 +562,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_stale_nonce, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_replayed_nc, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_nonce_table_growth, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_known_vectors_foreign_nonce,
                                          s_setup, s_teardown),
