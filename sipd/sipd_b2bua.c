@@ -1619,8 +1619,9 @@ sipd_b2bua_destroy (sipd_b2bua_t **self_p)
             continue;
         s_release (call, SIPD_CAUSE_TAG_SHUTDOWN, 0, 0);
         char reason[96];
-        sipd_cause_reason_format (SIPD_CAUSE_NORMAL_UNSPECIFIED, reason,
-                                  sizeof reason);
+        sipd_cause_reason_format (
+            sipd_cause_tag_cause (SIPD_CAUSE_TAG_SHUTDOWN), reason,
+            sizeof reason);
         if (call->state < CALL_ANSWERED) {
             if (call->sip_code == 0)
                 call->sip_code = 503;

@@ -150,13 +150,19 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# sc_uac_fail CODE HEADER REGEXP — write $T/uac_fail_CODE.xml: a caller
-# (407 auth) expecting final CODE whose HEADER matches REGEXP; prints the path.
+# sc_uac_fail CODE HEADER REGEXP [CODECS] — write $T/uac_fail_CODE.xml: a
+# caller (407 auth) offering CODECS (payload types, default "0 8 101")
+# expecting final CODE whose HEADER matches REGEXP; prints the path.
 sc_uac_fail() {
     local out=$T/uac_fail_$1.xml
     sed -e "s/@CODE@/$1/g" -e "s|@HDR@|$2|g" -e "s|@REGEXP@|$3|g" \
-        "$SC/uac_fail.xml.in" > "$out"
+        -e "s|@CODECS@|${4:-0 8 101}|g" "$SC/uac_fail.xml.in" > "$out"
     echo "$out"
+}
+
+# sipp_saw NAME REGEXP — SIPp NAME's message log has a line matching REGEXP.
+sipp_saw() {
+    grep -Eq -- "$2" "$T/sipp-$1.msg"
 }
 
 # caller_args EXT [PASSWORD [FROM [PORT]]] — SIPp options for a caller that
@@ -195,4 +201,14 @@ print(len(json.loads(line[line.index("{"):]).get("calls", [])))'
 # live_calls_is N — true when sipd reports N live calls (for wait_for).
 live_calls_is() {
     test "$(live_calls)" = "$1"
+}
+
+# call_state_is STATE — true when sipd's first live call is in STATE
+# (routing, ringing, answered, confirmed, ending).
+call_state_is() {
+    test "$(ipc sipd calls | $PY -c '
+import json, sys
+line = sys.stdin.read()
+calls = json.loads(line[line.index("{"):]).get("calls", [])
+print(calls[0]["state"] if calls else "")')" = "$1"
 }
