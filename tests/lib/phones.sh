@@ -504,7 +504,7 @@ phones_fail() {
 # Status 1 when sipd does not answer or does not list the extension.
 sipd_ext() {
     local reply
-    reply=$(ipc sipd status 2>/dev/null) || return 1
+    reply=$(ipc sipd status "{\"number\":\"$1\"}" 2>/dev/null) || return 1
     $PY -c '
 import json, sys
 number, reply = sys.argv[1], sys.argv[2]
@@ -541,13 +541,13 @@ sipd_wait_state() {
 
 # cdr_journal SRC DST [KEY] — print, as key=value lines, the last CDR from SRC to DST (or
 # whose KEY, e.g. dialed, is DST) in sipd's journal (data_dir/spool/cdr-*.journal, "C <json>"
-# lines; see sipd/sipd_journal.h). Run without cdrd: once cdrd acks a CDR the journal is
-# compacted and the line is gone.
+# lines; see sipd/sipd_journal.h). Only without cdrd: once cdrd acks a CDR the journal is
+# compacted and the line is gone. With COUNT=1 in the environment: print how many match.
 cdr_journal() {
     $PY - "$DATA_DIR/spool" "$1" "$2" "${3:-dst}" <<'PY'
 import glob, json, os, sys
 spool, src, dst, key = sys.argv[1:5]
-last = None
+found = []
 for path in sorted(glob.glob(os.path.join(spool, "cdr-*.journal"))):
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -558,22 +558,69 @@ for path in sorted(glob.glob(os.path.join(spool, "cdr-*.journal"))):
             except ValueError:
                 continue
             if str(cdr.get("src")) == src and str(cdr.get(key)) == dst:
-                last = cdr
-if last is None:
+                found.append(cdr)
+if os.environ.get("COUNT"):
+    print(len(found))
+    sys.exit(0)
+if not found:
     sys.exit(1)
-for k, v in last.items():
+for k, v in found[-1].items():
     print("%s=%s" % (k, "" if v is None else v))
 PY
 }
 
-# cdr_wait SRC DST SECONDS [KEY] — until cdr_journal finds the record; prints it.
+# cdr_query SRC DST [KEY] — the same, read back from cdrd (`cdr.query`, rows ordered by
+# start_time): what cdrd stored after sipd's journal delivered it.
+cdr_query() {
+    local reply
+    reply=$(ipc cdrd cdr.query "{\"src\":\"$1\",\"limit\":500}" 2>/dev/null) || return 1
+    $PY - "$1" "$2" "${3:-dst}" "$reply" <<'PY'
+import json, os, sys
+src, dst, key, reply = sys.argv[1:5]
+kind, _, body = reply.partition(" ")
+if kind != "cdr.rows":
+    sys.exit(1)
+found = [r for r in json.loads(body).get("rows", [])
+         if str(r.get("src")) == src and str(r.get(key)) == dst]
+if os.environ.get("COUNT"):
+    print(len(found))
+    sys.exit(0)
+if not found:
+    sys.exit(1)
+for k, v in found[-1].items():
+    print("%s=%s" % (k, "" if v is None else v))
+PY
+}
+
+# cdr_source — "cdrd" when the test started cdrd (start_daemon cdrd), else "journal".
+cdr_source() {
+    if [ -f "$T/cdrd.pid" ] && kill -0 "$(cat "$T/cdrd.pid")" 2>/dev/null; then
+        echo cdrd
+    else
+        echo journal
+    fi
+}
+
+# cdr_find SRC DST [KEY] — cdr_query or cdr_journal, per cdr_source.
+cdr_find() {
+    if [ "$(cdr_source)" = cdrd ]; then
+        cdr_query "$@"
+    else
+        cdr_journal "$@"
+    fi
+}
+
+# cdr_count SRC DST [KEY] — how many CDRs match (cdrd or journal, as cdr_find).
+cdr_count() { COUNT=1 cdr_find "$@"; }
+
+# cdr_wait SRC DST SECONDS [KEY] — until cdr_find finds the record; prints it.
 cdr_wait() {
     local i
     for ((i = 0; i < $3 * 10; i++)); do
-        cdr_journal "$1" "$2" "${4:-dst}" && return 0
+        cdr_find "$1" "$2" "${4:-dst}" && return 0
         sleep 0.1
     done
-    tst_log "no CDR $1 -> $2 in $DATA_DIR/spool within $3 s"
+    tst_log "no CDR $1 -> $2 in $(cdr_source) within $3 s"
     return 1
 }
 
@@ -597,8 +644,8 @@ _phone_start() {
 # the caller registers as 100 (sends 440 Hz), the callee as 101 (sends 1000 Hz,
 # auto-answers); 100 dials 101; both report the call established; sipd shows both busy;
 # after ~3 s HANGUP_BY (caller, the default, or callee) hangs up; each phone sent and
-# received >= 100 RTP packets and heard the other's tone; both are idle again; the CDR in
-# sipd's journal says ANSWERED, sip_code 200, billsec >= 2, cause 16, released_by HANGUP_BY,
+# received >= 100 RTP packets and heard the other's tone; both are idle again; the CDR
+# (cdr_find: from cdrd when the test started it, else sipd's journal) says ANSWERED, sip_code 200, billsec >= 2, cause 16, released_by HANGUP_BY,
 # direction internal, fci callTag=..;cause=16. Fails the test otherwise.
 phones_call_scenario() {
     local ck=$1 ek=$2 tr=$3 by=${4:-caller} line cdr v other
@@ -650,8 +697,8 @@ phones_call_scenario() {
     sipd_wait_state 100 idle 5 || phones_fail "sipd status: 100 not idle after the call"
     sipd_wait_state 101 idle 5 || phones_fail "sipd status: 101 not idle after the call"
 
-    cdr=$(cdr_wait 100 101 5) || phones_fail "no CDR for 100 -> 101 in sipd's journal"
-    tst_log "CDR: $(tr '\n' ' ' <<<"$cdr")"
+    cdr=$(cdr_wait 100 101 5) || phones_fail "no CDR for 100 -> 101"
+    tst_log "CDR from $(cdr_source): $(tr '\n' ' ' <<<"$cdr")"
     for line in disposition=ANSWERED sip_code=200 cause=16 released_by=$by \
                 direction=internal dialed=101; do
         v=$(cdr_field "$cdr" "${line%%=*}")

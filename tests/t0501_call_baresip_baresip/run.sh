@@ -7,7 +7,9 @@
 tst_init
 phones_need baresip
 tst_config </dev/null
+start_daemon cdrd
 start_daemon sipd
 phones_call_scenario baresip baresip udp
 stop_daemon sipd || fail "sipd exit code $? after SIGTERM"
+stop_daemon cdrd || fail "cdrd exit code $? after SIGTERM"
 tst_pass

@@ -10,6 +10,7 @@ tst_config <<'INI'
 [sipd]
 no_answer_timeout = 3
 INI
+start_daemon cdrd
 start_daemon sipd
 
 bs_start a 100 secret100 udp 440
@@ -31,11 +32,11 @@ expect_cdr() {
     local i
     MISMATCH="no CDR"
     for ((i = 0; i < 50; i++)); do
-        CDR=$(cdr_journal "$1" "$2" dialed) && cdr_matches "$@" && break
+        CDR=$(cdr_find "$1" "$2" dialed) && cdr_matches "$@" && break
         sleep 0.1
     done
     [ "$i" -lt 50 ] || phones_fail "CDR $1 -> $2: $MISMATCH"
-    tst_log "ok - CDR $1 -> $2: $(grep -E '^(disposition|sip_code|cause|call_tag|released_by)=' <<<"$CDR" | tr '\n' ' ')"
+    tst_log "ok - CDR $1 -> $2 ($(cdr_source)): $(grep -E '^(disposition|sip_code|cause|call_tag|released_by)=' <<<"$CDR" | tr '\n' ' ')"
 }
 
 # 1. Offline extension: 103 has no binding.
@@ -82,4 +83,5 @@ expect_cdr 100 102 disposition=ANSWERED sip_code=200 cause=16 released_by=caller
 
 phones_stop_all
 stop_daemon sipd || fail "sipd exit code $? after SIGTERM"
+stop_daemon cdrd || fail "cdrd exit code $? after SIGTERM"
 tst_pass

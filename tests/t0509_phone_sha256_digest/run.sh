@@ -10,6 +10,7 @@ tst_config <<'INI'
 [sipd]
 digest_algorithms = SHA-256
 INI
+start_daemon cdrd
 start_daemon sipd
 phones_call_scenario linphonec linphonec udp
 
@@ -23,4 +24,5 @@ grep -q '^Proxy-Authorization: .*algorithm=SHA-256' <<<"$auth" \
 ! grep -q 'algorithm=MD5' <<<"$auth" || fail "a phone answered with MD5 although only SHA-256 was offered"
 tst_log "ok - REGISTER and INVITE authenticated with SHA-256"
 stop_daemon sipd || fail "sipd exit code $? after SIGTERM"
+stop_daemon cdrd || fail "cdrd exit code $? after SIGTERM"
 tst_pass
