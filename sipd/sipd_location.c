@@ -30,7 +30,9 @@
 #define FLUSH_LARGE 2000            //  bindings beyond which writes slow down
 #define FLUSH_INTERVAL_LARGE 5      //  seconds between writes then
 
-//  One binding (all strings owned).
+//  One binding. The strings live in the same allocation, after the
+//  struct: one malloc per binding keeps 10,000 bindings compact and
+//  leaves fewer holes in the heap between short-lived transactions.
 typedef struct {
     char *uri;                  //  contact URI
     char *instance;             //  +sip.instance or NULL
@@ -77,24 +79,46 @@ s_now (sipd_location_t *self)
     return self->clock (self->clock_arg);
 }
 
-static char *
-s_dup (const char *text)
-{
-    return text ? strdup (text) : NULL;
-}
-
 static void
 s_binding_destroy (void **item_p)
 {
-    s_binding_t *binding = (s_binding_t *) *item_p;
-    if (binding) {
-        free (binding->uri);
-        free (binding->instance);
-        free (binding->call_id);
-        free (binding->user_agent);
-        free (binding);
-    }
+    free (*item_p);     //  strings included
     *item_p = NULL;
+}
+
+//  Copy text (may be NULL) to *cursor_p, advancing it; returns the copy.
+static char *
+s_place (char **cursor_p, const char *text)
+{
+    if (!text)
+        return NULL;
+    size_t len = strlen (text) + 1;
+    char *copy = memcpy (*cursor_p, text, len);
+    *cursor_p += len;
+    return copy;
+}
+
+//  A binding holding a copy of contact (uri and call_id not NULL).
+static s_binding_t *
+s_binding_new (const sipd_contact_t *contact)
+{
+    size_t size = sizeof (s_binding_t) + strlen (contact->uri) + 1
+                  + strlen (contact->call_id) + 1
+                  + (contact->instance ? strlen (contact->instance) + 1 : 0)
+                  + (contact->user_agent ? strlen (contact->user_agent) + 1
+                                         : 0);
+    s_binding_t *binding = (s_binding_t *) zmalloc (size);
+    char *cursor = (char *) (binding + 1);
+    binding->uri = s_place (&cursor, contact->uri);
+    binding->call_id = s_place (&cursor, contact->call_id);
+    binding->instance = s_place (&cursor, contact->instance);
+    binding->user_agent = s_place (&cursor, contact->user_agent);
+    binding->reg_id = contact->reg_id;
+    binding->cseq = contact->cseq;
+    binding->expires = contact->expires;
+    binding->source = contact->source;
+    binding->source.ip[sizeof binding->source.ip - 1] = '\0';
+    return binding;
 }
 
 static void
@@ -270,24 +294,6 @@ sipd_location_check (sipd_location_t *self, const char *number,
     return SIPD_LOCATION_UPDATE;
 }
 
-static void
-s_binding_set (s_binding_t *binding, const sipd_contact_t *contact)
-{
-    free (binding->uri);
-    free (binding->instance);
-    free (binding->call_id);
-    free (binding->user_agent);
-    binding->uri = strdup (contact->uri);
-    binding->instance = s_dup (contact->instance);
-    binding->reg_id = contact->reg_id;
-    binding->call_id = strdup (contact->call_id);
-    binding->cseq = contact->cseq;
-    binding->expires = contact->expires;
-    binding->user_agent = s_dup (contact->user_agent);
-    binding->source = contact->source;
-    binding->source.ip[sizeof binding->source.ip - 1] = '\0';
-}
-
 //  Remove the binding under the list cursor of ext.
 static void
 s_remove_current (sipd_location_t *self, s_ext_t *ext, const char *event)
@@ -330,16 +336,20 @@ sipd_location_bind (sipd_location_t *self, const char *number,
             zlistx_delete (ext->bindings, handle);
             self->size--;
         }
-        binding = (s_binding_t *) zmalloc (sizeof (s_binding_t));
-        zlistx_add_end (ext->bindings, binding);
         self->size++;
     }
-    else if (binding->source.ip[0] && contact->source.port
-             && (strcmp (binding->source.ip, contact->source.ip) != 0
-                 || binding->source.port != contact->source.port
-                 || binding->source.transport != contact->source.transport))
-        event = "moved";
-    s_binding_set (binding, contact);
+    else {
+        if (binding->source.ip[0] && contact->source.port
+            && (strcmp (binding->source.ip, contact->source.ip) != 0
+                || binding->source.port != contact->source.port
+                || binding->source.transport != contact->source.transport))
+            event = "moved";
+        //  s_find left the cursor on it: replace it by a fresh copy
+        binding = (s_binding_t *) zlistx_detach_cur (ext->bindings);
+        s_binding_destroy ((void **) &binding);
+    }
+    binding = s_binding_new (contact);
+    zlistx_add_end (ext->bindings, binding);
     self->dirty = true;
     s_publish_reg (self, ext, binding, event);
     s_publish_state (self, ext);
