@@ -11,7 +11,8 @@
 #     sipp_wait NAME                   # wait for a background SIPp
 #     cdr_check 'disposition=ANSWERED' 'cause=16' ...   # the one CDR
 #
-# SIPp logs land in $T/sipp-NAME.log (screen and errors).
+# SIPp logs land in $T/sipp-NAME.log (screen and errors). SIPP_TIMEOUT
+# (seconds, default 20) bounds each SIPp run.
 
 SC=$TOP/tests/sipp/calls
 declare -A SIPP_PIDS
@@ -51,7 +52,7 @@ PY
 sipp_cmd() {
     local name=$1
     shift
-    echo sipp -i 127.0.0.1 -m 1 -nostdin -timeout 20 -timeout_error \
+    echo sipp -i 127.0.0.1 -m 1 -nostdin -timeout "${SIPP_TIMEOUT:-20}" -timeout_error \
         -trace_err -error_file "$T/sipp-$name.err" \
         -trace_msg -message_file "$T/sipp-$name.msg" \
         -trace_screen -screen_file "$T/sipp-$name.screen" \
@@ -71,7 +72,7 @@ sipp_register() {
 sipp_run() {
     local name=$1
     shift
-    timeout -k 2 30 $(sipp_cmd "$name" "$@" "127.0.0.1:$SIP_PORT") \
+    timeout -k 2 $(( ${SIPP_TIMEOUT:-20} + 10 )) $(sipp_cmd "$name" "$@" "127.0.0.1:$SIP_PORT") \
         >"$T/sipp-$name.log" 2>&1
 }
 
@@ -79,7 +80,7 @@ sipp_run() {
 sipp_bg() {
     local name=$1
     shift
-    timeout -k 2 40 $(sipp_cmd "$name" "$@") >"$T/sipp-$name.log" 2>&1 &
+    timeout -k 2 $(( ${SIPP_TIMEOUT:-20} + 20 )) $(sipp_cmd "$name" "$@") >"$T/sipp-$name.log" 2>&1 &
     SIPP_PIDS[$name]=$!
     tst_track "$!"
     sleep 0.3
