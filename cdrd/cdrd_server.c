@@ -2,8 +2,13 @@
 //  cdrd_server.h for the protocol and docs/cdr.md for the guarantees.
 //
 //  A batch is the set of `cdr` requests received since the last flush.
-//  The first one opens a store transaction and arms a 1 ms one-shot
-//  timer; the timer (or a query, or shutdown) flushes: commit, CSV, acks.
+//  The first one opens a store transaction; requests are added while more
+//  are already waiting on the socket, and the batch is flushed (commit,
+//  CSV, acks) as soon as the socket is drained, at BATCH_MAX requests, or
+//  by a 50 ms one-shot timer under a never-ending stream (and before a
+//  query, and at shutdown). An idle cdrd thus commits a lone CDR at once,
+//  and a busy one commits everything that queued up during the previous
+//  commit in one go.
 //  Acks are only sent after the commit returned and the CSV lines were
 //  fdatasync'ed, so an `ack` always means "durably stored".
 //
@@ -25,7 +30,8 @@
 
 #include <string.h>
 
-#define FLUSH_DELAY_MS 1        //  batch window
+#define FLUSH_DELAY_MS 50       //  oldest a batch may get under a
+                                //  steady stream
 #define BATCH_MAX 1000          //  flush at once beyond this
 #define TIDY_DELAY_MS 1000      //  idle time before clearing csv_written
 
@@ -277,7 +283,10 @@ s_on_cdr (cm_service_t *service, zframe_t *routing_id, cm_msg_t *request,
     item->cdr = cdr;
     item->is_new = rc == 1;
     zlistx_add_end (self->batch, item);
-    if (zlistx_size (self->batch) >= BATCH_MAX)
+    //  Group commit: keep reading while more requests are already queued,
+    //  commit as soon as the socket is drained.
+    if (zlistx_size (self->batch) >= BATCH_MAX
+        || !(zsock_events (cm_service_sock (service)) & ZMQ_POLLIN))
         s_flush (self);
     else if (!self->flush_armed) {
         self->flush_timer = zloop_timer (self->loop, FLUSH_DELAY_MS, 1,

@@ -1,11 +1,12 @@
 //  cdrd_server — cdrd's requests: CDR ingest and queries (docs/ipc.md).
 //
 //  `cdr` carries one CDR (cm_cdr JSON). Valid CDRs are inserted into the
-//  store inside a batch transaction; a one-shot 1 ms loop timer ends the
-//  batch: commit (the rows are durable), append the new rows to the CSV
-//  day files and fdatasync them, then answer every request of the batch
-//  with `ack` {uniqueid, stored: "new"|"duplicate"}. This group commit
-//  costs one fsync per batch instead of one per CDR. A CDR that fails
+//  store inside a batch transaction that grows while more requests are
+//  already queued; once the socket is drained the batch ends: commit (the
+//  rows are durable), append the new rows to the CSV day files and
+//  fdatasync them, then answer every request of the batch with `ack`
+//  {uniqueid, stored: "new"|"duplicate"}. This group commit costs two
+//  fsyncs per batch instead of per CDR. A CDR that fails
 //  validation gets `error` {error, retry: false}; a database or disk
 //  failure gets `error` {error, retry: true} and sipd sends it again.
 //

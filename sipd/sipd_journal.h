@@ -42,7 +42,7 @@
 #include <stdint.h>
 
 #define SIPD_JOURNAL_SEGMENT_MAX 1000   //  CDRs per segment file
-#define SIPD_JOURNAL_WINDOW 64          //  CDRs in flight to cdrd at once
+#define SIPD_JOURNAL_WINDOW 256         //  CDRs in flight to cdrd at once
 
 typedef struct _sipd_journal_t sipd_journal_t;
 
