@@ -1178,6 +1178,13 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
     const char *dialed = request->req_uri && request->req_uri->username
                              ? request->req_uri->username
                              : "";
+    //  A provider we register with sends calls to our Contact (the trunk
+    //  account) and names the dialled number in To.
+    if (from_trunk && self->trunk
+        && (!*dialed
+            || strcmp (dialed, sipd_trunk_username (self->trunk)) == 0)
+        && request->to && request->to->url && request->to->url->username)
+        dialed = request->to->url->username;
     snprintf (call->dialed, sizeof call->dialed, "%s", dialed);
     call->caller = sipd_leg_new_uas (request, source, self->host);
     if (!call->caller || osip_message_clone (request, &call->invite) != 0) {
@@ -1308,9 +1315,15 @@ s_on_in_dialog (void *arg, int txn_id, osip_message_t *request,
                                   "CSeq out of order");
         return 0;
     }
-    if (call->state == CALL_ANSWERED && from_caller
-        && strcmp (request->sip_method, "INVITE") == 0) {
-        //  re-INVITE before our 2xx was ACKed (RFC 3261 §14.2).
+    bool reinvite = strcmp (request->sip_method, "INVITE") == 0;
+    bool pending_invite = false;
+    for (int i = 0; i < MAX_RELAYS; i++)
+        if (call->relays[i].client_txn && call->relays[i].is_invite)
+            pending_invite = true;
+    if (reinvite
+        && ((call->state == CALL_ANSWERED && from_caller) || pending_invite)) {
+        //  re-INVITE before our 2xx was ACKed, or while another re-INVITE
+        //  is in progress (glare): 491 Request Pending (RFC 3261 §14.2).
         sipd_server_respond_code (self->server, txn_id, 491, NULL);
         return 0;
     }

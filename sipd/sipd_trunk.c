@@ -100,6 +100,13 @@ sipd_trunk_from_user (sipd_trunk_t *self, const char *src)
     return src ? src : "";
 }
 
+const char *
+sipd_trunk_username (sipd_trunk_t *self)
+{
+    assert (self);
+    return self->username;
+}
+
 bool
 sipd_trunk_has_credentials (sipd_trunk_t *self)
 {

@@ -38,6 +38,10 @@ const char *
 const char *
     sipd_trunk_from_user (sipd_trunk_t *self, const char *src);
 
+//  [trunk] username ("" when none). Borrowed.
+const char *
+    sipd_trunk_username (sipd_trunk_t *self);
+
 //  True when [trunk] username is set.
 bool
     sipd_trunk_has_credentials (sipd_trunk_t *self);
