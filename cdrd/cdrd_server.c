@@ -186,8 +186,16 @@ s_flush (cdrd_server_t *self)
     //  The commit also removed the earlier batch's ids from
     //  cdr_csv_pending (s_on_cdr).
     zlistx_purge (self->csv_written);
-    if (self->csv) {
-        int rc = self->csv_behind ? s_csv_catch_up (self) : 0;
+    if (self->csv && self->csv_behind) {
+        //  This batch's new rows are in cdr_csv_pending like the earlier
+        //  ones: the catch-up writes them all, each once.
+        if (s_csv_catch_up (self) != 0) {
+            s_fail_batch (self, "CSV write failed");
+            return;
+        }
+    }
+    else if (self->csv) {
+        int rc = 0;
         size_t appended = 0;
         for (s_item_t *item = (s_item_t *) zlistx_first (self->batch);
              item && !rc; item = (s_item_t *) zlistx_next (self->batch))

@@ -36,4 +36,24 @@ check "csv = no: row queryable" bash -c "'$BIN/sipctl' -t 3000 '$IPC_CDRD' cdr.q
 stop_daemon cdrd
 check "cdrd exits 0" test $? -eq 0
 check "csv = no: no CSV written" test -z "$(ls "$DATA_DIR"/cdr/*.csv 2>/dev/null)"
+# A CSV write failure (the day file is a directory) fails the batch with
+# retry; once the file can be written, the missing row is written exactly
+# once and the resent CDR is acknowledged as a duplicate.
+tst_config </dev/null
+start_daemon cdrd
+mkdir -p "$DATA_DIR/cdr/20261126.csv"
+cdr_json() {   # cdr_json UNIQUEID
+    printf '{"uniqueid":"%s","start_time":"2026-11-26T14:30:00.123Z","answer_time":null,"end_time":"2026-11-26T14:30:02.123Z","src":"100","dst":"101","dialed":"101","direction":"internal","disposition":"BUSY","sip_code":486,"cause":17,"call_tag":203,"released_by":"callee","recording":""}' "$1"
+}
+send_cdr() { "$BIN/sipctl" -t 3000 "$IPC_CDRD" cdr "$(cdr_json "$1")"; }
+reply_has() { send_cdr "$1" | grep -q "$2"; }           # reply_has UNIQUEID REGEX
+csv_rows_of() { grep -c "^$1," "$DATA_DIR/cdr/20261126.csv"; }
+check "CSV failure: error with retry true" reply_has csv-a '^error .*"retry":true'
+rmdir "$DATA_DIR/cdr/20261126.csv"
+check "next CDR acked once the CSV is writable" reply_has csv-b '"stored":"new"'
+check "the resent CDR is a duplicate" reply_has csv-a '"stored":"duplicate"'
+check "CSV holds csv-a once" test "$(csv_rows_of csv-a)" -eq 1
+check "CSV holds csv-b once" test "$(csv_rows_of csv-b)" -eq 1
+stop_daemon cdrd
+check "cdrd exits 0 after CSV trouble" test $? -eq 0
 tst_pass
