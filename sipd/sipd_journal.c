@@ -685,13 +685,11 @@ sipd_journal_append (sipd_journal_t *self, cm_cdr_t **cdr_p)
         goto out;
     }
     if (self->seg_records >= SIPD_JOURNAL_SEGMENT_MAX) {
+        //  Roll to a new segment; if that fails (logged), keep appending
+        //  to the current one and try again next time.
         s_segment_t *old = s_segment (self, self->seq);
-        if (s_open_segment (self, self->seq + 1) != 0) {
-            CM_LOG_CALL (CM_LOG_ERROR, "journal", cm_cdr_uniqueid (cdr),
-                         "CDR not journaled: %s", json);
-            goto out;
-        }
-        if (old && old->pending == 0)
+        if (s_open_segment (self, self->seq + 1) == 0 && old
+            && old->pending == 0)
             s_drop_segment (self, old);
     }
     size_t len = strlen (json);
