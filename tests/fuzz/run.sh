@@ -33,13 +33,16 @@ command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not installed" >&2; 
 mkdir -p "$OUT"
 
 PKG_CFLAGS=$(pkg-config --cflags libosip2 libczmq jansson)
-PKG_LIBS=$(pkg-config --libs libosip2 libczmq jansson)
+PKG_LIBS=$(pkg-config --libs libosip2 libczmq libzmq jansson inih libcrypto)
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I$TOP/common $PKG_CFLAGS"
+CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSIPSERVER_VERSION=\"fuzz\" -I$TOP/common $PKG_CFLAGS"
 
 # Sources each target links, beside its own file.
 sources_for() {
     case $1 in
+        fuzz_sipd_registrar) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" \
+            "$TOP"/sipd/sipd_{registrar,auth,throttle,location,events}.c \
+            "$TOP"/common/cm_{config,config_keys,log,msg,service}.c ;;
         fuzz_sipd_*) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" ;;
         fuzz_cdr_*) echo "$TOP/common/cm_cdr.c $TOP/common/cm_log.c $TOP/sipd/sipd_cause.c" ;;
         *) echo "" ;;
