@@ -18,6 +18,13 @@ s_on_cdr (void *arg, cm_cdr_t **cdr_p)
     (void) sipd_journal_append ((sipd_journal_t *) arg, cdr_p);
 }
 
+//  pong carries the journal's cdr_pending, cdr_acked and cdr_synced.
+static void
+s_pong_extra (json_t *body, void *arg)
+{
+    sipd_journal_status ((sipd_journal_t *) arg, body);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -50,6 +57,8 @@ main (int argc, char **argv)
     }
     if (b2bua) {
         sipd_b2bua_set_cdr_sink (b2bua, s_on_cdr, journal);
+        cm_service_set_pong_extra (cm_daemon_service (daemon), s_pong_extra,
+                                   journal);
         exit_code = cm_daemon_run (daemon);
     }
     //  Live calls are released (with their CDRs) before the journal closes.
