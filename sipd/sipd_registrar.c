@@ -25,6 +25,8 @@
 
 #define MAX_REQUEST_CONTACTS 16     //  Contact entries accepted in one REGISTER
 #define EXPIRES_MAX 4294967295LL    //  RFC 3261 §20.19: 2^32-1 seconds
+#define URI_MAX 1024                //  longest contact URI stored
+#define USER_AGENT_MAX 256          //  User-Agent kept per binding, bytes
 
 struct _sipd_registrar_t {
     sipd_auth_t *auth;              //  digest authenticator (owned)
@@ -177,6 +179,8 @@ typedef struct {
     uint32_t cseq;                  //  CSeq number
     const char *user;               //  To user = authenticated user
     bool star;                      //  "Contact: *"
+    char user_agent[USER_AGENT_MAX];    //  User-Agent, truncated
+    bool has_user_agent;            //  the request has a User-Agent
     int count;                      //  validated contacts
     s_request_contact_t contacts[MAX_REQUEST_CONTACTS];
 } s_ctx_t;
@@ -189,9 +193,13 @@ s_contact_parse (sipd_registrar_t *self, s_ctx_t *ctx,
                  s_request_contact_t *out, const char **reason_p)
 {
     *reason_p = "Bad Contact";
-    if (!contact->url)
+    if (!contact || !contact->url)
         return 400;
     if (osip_uri_to_str (contact->url, &out->uri) != 0 || !out->uri)
+        return 400;
+    //  Bindings live for hours: keep their size bounded.
+    *reason_p = "Contact Too Long";
+    if (strlen (out->uri) > URI_MAX)
         return 400;
     long long expires = header_expires;
     const char *param = s_contact_param (contact, "expires");
@@ -223,7 +231,7 @@ s_contact_parse (sipd_registrar_t *self, s_ctx_t *ctx,
         .reg_id = rid > 0 && rid < 65536 ? (int) rid : 0,
         .call_id = ctx->call_id, .cseq = ctx->cseq,
         .expires = self->clock (self->clock_arg) + expires,
-        .user_agent = sipd_msg_header (ctx->request, "User-Agent")};
+        .user_agent = ctx->has_user_agent ? ctx->user_agent : NULL};
     if (ctx->source)
         out->contact.source = *ctx->source;
     return 0;
@@ -424,6 +432,11 @@ sipd_registrar_handle (sipd_registrar_t *self, const osip_message_t *request,
     }
     long long cseq = s_delta_seconds (request->cseq->number);
     ctx->cseq = cseq > 0 ? (uint32_t) cseq : 0;
+    const char *agent = sipd_msg_header (request, "User-Agent");
+    if (agent) {
+        snprintf (ctx->user_agent, sizeof ctx->user_agent, "%s", agent);
+        ctx->has_user_agent = true;
+    }
 
     char user[64] = "";
     osip_message_t *response = s_authenticate (self, ctx, user, sizeof user);

@@ -18,6 +18,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#define LONG_100                                                             \
+    "0123456789012345678901234567890123456789012345678901234567890123456789" \
+    "012345678901234567890123456789"
+#define LONG_1100                                                            \
+    LONG_100 LONG_100 LONG_100 LONG_100 LONG_100 LONG_100 LONG_100 LONG_100  \
+        LONG_100 LONG_100 LONG_100
+
 typedef struct {
     cm_config_t *config;
     sipd_registrar_t *registrar;
@@ -194,6 +201,15 @@ test_challenge_then_ok (void **state)
     assert_int_equal (found[0].source.port, 5099);
     assert_non_null (sipd_registrar_auth (fx->registrar));
     assert_non_null (sipd_registrar_throttle (fx->registrar));
+
+    //  a long User-Agent is kept truncated
+    ok = s_register (fx, "101", "101", "secret101", "call-ua", 1,
+                     "Contact: <sip:101@127.0.0.1:5099>\r\n"
+                     "User-Agent: " LONG_1100 "\r\n");
+    assert_int_equal (s_code (ok), 200);
+    osip_message_free (ok);
+    assert_int_equal (sipd_location_contacts (location, "101", found, 2), 1);
+    assert_int_equal (strlen (found[0].user_agent), 255);
 
     //  a query (no Contact) lists the bindings with the time left
     fx->now += 100;
@@ -459,6 +475,9 @@ test_torture_forms (void **state)
          -1},
         {"Expires: 12abc\r\nContact: <sip:100@gw7.example.com>\r\n", 400,
          NULL, -1},
+        //  contact URIs are bounded
+        {"Contact: <sip:100@gw8.example.com;x=" LONG_1100 ">\r\n", 400, NULL,
+         -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char call_id[16];
