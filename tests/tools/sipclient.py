@@ -17,6 +17,7 @@ Usage:
   final one; provisional responses are printed too).
   --show NAME also prints that header of each response as "NAME: value".
   --split K (TCP) sends each message in pieces of K bytes.
+  --label prints "== FILE" (base name) before the lines of each message.
 Responses whose Call-ID differs from the message's are ignored.
 Exit status 0 when every message got its responses, 1 otherwise.
 All waits are bounded by --timeout (default 2 s) per message."""
@@ -94,7 +95,7 @@ def is_final(msg):
 
 
 def main(argv):
-    tcp = raw = bind_via = False
+    tcp = raw = bind_via = label = False
     timeout, count, split = 2.0, 1, 0
     shows = []
     args = []
@@ -112,6 +113,8 @@ def main(argv):
             count = int(next(it))
         elif a == "--show":
             shows.append(next(it))
+        elif a == "--label":
+            label = True
         elif a == "--split":
             split = int(next(it))
         else:
@@ -123,6 +126,8 @@ def main(argv):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     ok = True
     for name in files:
+        if label:
+            print("== " + os.path.basename(name))
         template = sys.stdin.buffer.read() if name == "-" else open(name, "rb").read()
         if tcp:
             sock = socket.socket(family, socket.SOCK_STREAM)
