@@ -22,6 +22,8 @@
 # so phones never collide with each other or with tst_config's ports (those are >= 30000).
 # Processes run under `timeout -k 3 120` and are tracked with tst_track.
 # The registrar is 127.0.0.1:$SIP_PORT unless PHONE_REGISTRAR=host:port is set.
+# PHONE_IP=::1 (before starting phones) runs them over IPv6 loopback; the registrar is then
+# [::1]:$SIP_PORT.
 # Recipes and pitfalls: /work/shared/reference/softphones.md (copied rules are cited below).
 
 declare -A PHONE_KIND PHONE_DIR PHONE_PID PHONE_FD PHONE_PORT PHONE_EXT PHONE_TRANSPORT
@@ -31,6 +33,12 @@ PHONE_LIFETIME=${PHONE_LIFETIME:-120}
 # PHONE_ANSWER=manual before bs_start/lp_start: the phone rings and waits (phone_answer)
 # instead of auto-answering.
 PHONE_ANSWER=${PHONE_ANSWER:-auto}
+PHONE_IP=${PHONE_IP:-127.0.0.1}
+
+# _phone_host — PHONE_IP as it appears in a URI or host:port ([::1] for IPv6).
+_phone_host() {
+    case $PHONE_IP in *:*) echo "[$PHONE_IP]" ;; *) echo "$PHONE_IP" ;; esac
+}
 
 # phones_need baresip|linphonec ... — skip the test when a softphone or sox is missing.
 phones_need() {
@@ -45,25 +53,29 @@ phones_need() {
 
 # phone_registrar — host:port of the PBX the phones register to.
 phone_registrar() {
-    echo "${PHONE_REGISTRAR:-127.0.0.1:${SIP_PORT:?tst_config not run}}"
+    echo "${PHONE_REGISTRAR:-$(_phone_host):${SIP_PORT:?tst_config not run}}"
 }
 
-# phone_alloc_block — print a base port B with B..B+19 free (UDP and TCP on 127.0.0.1),
+# phone_alloc_block — print a base port B with B..B+19 free (UDP and TCP on 127.0.0.1 and on
+# PHONE_IP),
 # not reserved by another phone of this test; remember it.
 phone_alloc_block() {
     local base
-    base=$($PY - "$PHONE_RESERVED" <<'PY'
+    base=$($PY - "$PHONE_RESERVED" "$PHONE_IP" <<'PY'
 import random, socket, sys
 reserved = {int(x) for x in sys.argv[1].split()}
+addrs = {"127.0.0.1", sys.argv[2]}
 def free(port):
-    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
+    for addr in addrs:
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(family, kind)
+            try:
+                s.bind((addr, port))
+            except OSError:
+                return False
+            finally:
+                s.close()
     return True
 for _ in range(300):
     base = random.randrange(20000, 29980, 20)
@@ -135,8 +147,8 @@ bs_start() {
     phone_tone_wav "$dir/tone.wav" "$hz" || fail "phone $name: sox cannot write tone"
     cat > "$dir/config" <<CFG
 poll_method		epoll
-sip_listen		127.0.0.1:$base
-net_interface		127.0.0.1
+sip_listen		$(_phone_host):$base
+net_interface		$PHONE_IP
 call_local_timeout	60
 call_max_calls		4
 audio_player		aubridge,nil
@@ -170,8 +182,10 @@ CFG
     PHONE_TRANSPORT[$name]=$transport
     PHONE_LOGPOS[$name]=0
     # -s: SIP trace into out.log, the first thing to read when a call fails.
-    _phone_spawn "$name" "$dir" baresip -4 -s -f "$dir" || fail "phone $name: cannot start baresip"
-    tst_log "phone $name: baresip ext $ext/$transport sip 127.0.0.1:$base rtp $((base + 10))-$((base + 19)) -> $reg"
+    local af=-4
+    [[ $PHONE_IP == *:* ]] && af=-6
+    _phone_spawn "$name" "$dir" baresip $af -s -f "$dir" || fail "phone $name: cannot start baresip"
+    tst_log "phone $name: baresip ext $ext/$transport sip $(_phone_host):$base rtp $((base + 10))-$((base + 19)) -> $reg"
 }
 
 # lp_start NAME EXT PASSWORD [udp|tcp] [TONE_HZ] — start linphonec (auto-answer, files as
@@ -190,12 +204,12 @@ lp_start() {
 sip_port=$udp_port
 sip_tcp_port=$tcp_port
 sip_tls_port=0
-bind_address=127.0.0.1
+bind_address=$PHONE_IP
 default_proxy=0
-ipv6_enabled=0
+ipv6_enabled=$([[ $PHONE_IP == *:* ]] && echo 1 || echo 0)
 register_only_when_network_is_up=0
 [rtp]
-bind_address=127.0.0.1
+bind_address=$PHONE_IP
 audio_rtp_port=$((base + 10))-$((base + 15))
 video_rtp_port=$((base + 16))-$((base + 18))
 text_rtp_port=$((base + 19))
@@ -257,7 +271,7 @@ RC
         -l "$dir/linphonec.log" || fail "phone $name: cannot start linphonec"
     phone_cmd "$name" "soundcard use files"
     phone_cmd "$name" "record $dir/rec.wav"
-    tst_log "phone $name: linphonec ext $ext/$transport sip 127.0.0.1:$base rtp $((base + 10))-$((base + 15)) -> $reg"
+    tst_log "phone $name: linphonec ext $ext/$transport sip $(_phone_host):$base rtp $((base + 10))-$((base + 15)) -> $reg"
 }
 
 # phone_cmd NAME LINE — type one command line into the phone.
