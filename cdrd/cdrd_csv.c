@@ -212,9 +212,11 @@ cdrd_csv_contains (cdrd_csv_t *self, const cm_cdr_t *cdr)
     size_t plen = strlen (prefix);
     char *line = NULL;
     size_t size = 0;
+    ssize_t len;
     int found = 0;
-    while (!found && getline (&line, &size, file) > 0)
-        found = strncmp (line, prefix, plen) == 0;
+    //  Complete lines only; see cdrd_csv_ids.
+    while (!found && (len = getline (&line, &size, file)) > 0)
+        found = line[len - 1] == '\n' && strncmp (line, prefix, plen) == 0;
     free (line);
     fclose (file);
     return found;
@@ -241,8 +243,12 @@ cdrd_csv_ids (cdrd_csv_t *self, int64_t start_time)
     size_t size = 0;
     ssize_t len;
     //  A uniqueid never needs quoting, so it is the text before the first
-    //  comma of a record (the header's "uniqueid" is harmless).
+    //  comma of a record (the header's "uniqueid" is harmless). A last
+    //  line without newline is a partial write: it does not count (it is
+    //  cut off when the file is next appended to).
     while ((len = getline (&line, &size, file)) > 0) {
+        if (line[len - 1] != '\n')
+            break;
         char *comma = strchr (line, ',');
         if (comma && comma != line) {
             *comma = '\0';

@@ -317,6 +317,17 @@ test_csv_files (void **state)
     fputs ("id-99,2026-11-26T1", file);
     fclose (file);
     csv = cdrd_csv_new (dir);
+    //  The partial line does not count as the row being there.
+    cm_cdr_t *torn = s_cdr (99);
+    cm_cdr_set_start_time (torn, T0);
+    cm_cdr_set_end_time (torn, T0 + 1000);
+    assert_int_equal (cdrd_csv_contains (csv, torn), 0);
+    zhashx_t *ids = cdrd_csv_ids (csv, T0);
+    assert_non_null (ids);
+    assert_non_null (zhashx_lookup (ids, "id-00"));
+    assert_null (zhashx_lookup (ids, "id-99"));
+    zhashx_destroy (&ids);
+    cm_cdr_destroy (&torn);
     cm_cdr_t *d = s_cdr (3);
     assert_int_equal (cdrd_csv_append (csv, d), 0);
     assert_int_equal (cdrd_csv_flush (csv), 0);
