@@ -9,6 +9,8 @@
 # the exit status is non-zero when anything failed.
 #
 # Options: --unit-only, --only PATTERN (integration units matching), -v.
+# Environment: TEST_JOBS (integration units at a time, default 2),
+# FUZZ_SECONDS (per fuzz target, default 20).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -77,22 +79,57 @@ if [ "$UNIT_ONLY" -eq 0 ]; then
         done
     fi
 
-    echo "== integration tests"
+    # Integration units run TEST_JOBS at a time (default 2): most of their
+    # time is spent waiting on timers and peers, and each picks its own free
+    # ports, so they do not collide. Results are reported as they finish.
+    echo "== integration tests (${TEST_JOBS:-2} at a time)"
+    units=()
     for dir in tests/t[0-9][0-9][0-9][0-9]_*/; do
         dir=${dir%/}
         [ -x "$dir/run.sh" ] || continue
         name=$(basename "$dir")
         [ -n "$ONLY" ] && [[ $name != *$ONLY* ]] && continue
+        units+=("$dir")
+    done
+    run_unit() {   # run_unit DIR — writes LOG and LOG.rc
+        local dir=$1 name log start rc
+        name=$(basename "$dir")
         log=$LOGS/$name.log
         start=$(date +%s)
-        timeout -k 5 180 "$dir/run.sh" >"$log" 2>&1
+        timeout -k 5 180 "$dir/run.sh" >"$log" 2>&1 </dev/null
         rc=$?
-        secs=$(( $(date +%s) - start ))
+        echo "(exit $rc, $(( $(date +%s) - start ))s)" >> "$log"
+        echo "$rc $(( $(date +%s) - start ))" > "$log.rc"
+    }
+    report_unit() {   # report_unit DIR
+        local name log rc secs
+        name=$(basename "$1")
+        log=$LOGS/$name.log
+        read -r rc secs < "$log.rc"
+        rm -f "$log.rc"
         [ "$VERBOSE" -eq 1 ] && cat "$log"
-        echo "(${secs}s)" >> "$log"
-        if [ $rc -eq 0 ]; then record "$name (${secs}s)" pass "$log"
-        elif [ $rc -eq 77 ]; then record "$name" skip "$log"
+        if [ "$rc" -eq 0 ]; then record "$name (${secs}s)" pass "$log"
+        elif [ "$rc" -eq 77 ]; then record "$name" skip "$log"
         else record "$name (exit $rc, ${secs}s)" fail "$log"; fi
+    }
+    declare -A running=()
+    for dir in "${units[@]}"; do
+        while [ ${#running[@]} -ge "${TEST_JOBS:-2}" ]; do
+            wait -n 2>/dev/null
+            for pid in "${!running[@]}"; do
+                if ! kill -0 "$pid" 2>/dev/null; then
+                    wait "$pid" 2>/dev/null
+                    report_unit "${running[$pid]}"
+                    unset "running[$pid]"
+                fi
+            done
+        done
+        run_unit "$dir" &
+        running[$!]=$dir
+    done
+    for pid in "${!running[@]}"; do
+        wait "$pid" 2>/dev/null
+        report_unit "${running[$pid]}"
     done
 fi
 
