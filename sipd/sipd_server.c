@@ -780,11 +780,9 @@ sipd_server_new (cm_daemon_t *daemon)
     for (int type = OSIP_NICT_STATUS_1XX_RECEIVED;
          type <= OSIP_NICT_STATUS_6XX_RECEIVED; type++)
         osip_set_message_callback (self->osip, type, s_cb_response);
+    //  only INVITE server transactions are libosip2's (NIST: sipd_nist)
     osip_set_message_callback (self->osip, OSIP_IST_INVITE_RECEIVED,
                                s_cb_request);
-    for (int type = OSIP_NIST_REGISTER_RECEIVED;
-         type <= OSIP_NIST_UNKNOWN_REQUEST_RECEIVED; type++)
-        osip_set_message_callback (self->osip, type, s_cb_request);
 
     char error[256];
     self->transport = sipd_transport_new (self->loop, self->host, self->port,
