@@ -15,8 +15,8 @@ start_daemon sipd
 
 lp_start b 101 secret101 udp
 bs_start a 100 secret100 udp
-phone_wait_registered b 10 || phones_fail "linphonec 101 did not register with SHA-256"
-phone_wait_registered a 10 || phones_fail "baresip 100 did not register (MD5 for its User-Agent)"
+phone_wait_registered b 20 || phones_fail "linphonec 101 did not register with SHA-256"
+phone_wait_registered a 20 || phones_fail "baresip 100 did not register (MD5 for its User-Agent)"
 check "status: 101 idle" wait_for 5 ext_state_is 101 idle
 check "status: 100 idle" wait_for 5 ext_state_is 100 idle
 check "101 authenticated with SHA-256" grep -q 'user=101 authenticated algorithm=SHA-256' "$T/sipd.log"
