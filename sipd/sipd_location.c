@@ -180,7 +180,8 @@ s_publish_reg (sipd_location_t *self, s_ext_t *ext,
         return;
     //  a removed binding has no time left, whatever its expiry said
     bool removed = strcmp (event, "unregistered") == 0
-                   || strcmp (event, "expired") == 0;
+                   || strcmp (event, "expired") == 0
+                   || strcmp (event, "replaced") == 0;
     int64_t left = removed ? 0 : binding->expires - s_now (self);
     json_t *body = json_pack (
         "{s:s, s:s, s:s, s:I, s:i, s:s, s:s?}", "number", ext->number,
@@ -333,8 +334,11 @@ sipd_location_bind (sipd_location_t *self, const char *number,
                     oldest = b;
                     handle = zlistx_cursor (ext->bindings);
                 }
-            zlistx_delete (ext->bindings, handle);
+            s_binding_t *evicted
+                = (s_binding_t *) zlistx_detach (ext->bindings, handle);
             self->size--;
+            s_publish_reg (self, ext, evicted, "replaced");
+            s_binding_destroy ((void **) &evicted);
         }
         self->size++;
     }
