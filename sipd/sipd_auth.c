@@ -685,11 +685,20 @@ sipd_auth_expire (sipd_auth_t *self)
     assert (self);
     if (self->tracked == 0)
         return;
-    //  Shrink when a quarter full at most, to keep memory in step with use.
+    //  Rebuild only when something expired (the common second has
+    //  nothing to do); shrink when a quarter full at most, to keep memory
+    //  in step with use.
+    int64_t now = s_now (self);
+    size_t expired = 0;
+    for (size_t i = 0; i < self->slots; i++)
+        if (self->used[i].key && self->epoch + self->used[i].expires <= now)
+            expired++;
+    if (expired == 0)
+        return;
     size_t slots = self->slots;
-    while (slots > MIN_SLOTS && self->tracked * 4 < slots)
+    while (slots > MIN_SLOTS && (self->tracked - expired) * 4 < slots)
         slots /= 2;
-    s_rehash (self, slots, s_now (self));
+    s_rehash (self, slots, now);
 }
 
 size_t
