@@ -91,6 +91,12 @@ PY
     echo "$base"
 }
 
+# _deadline SECONDS — print the wall-clock time (microseconds) SECONDS from now; _before T —
+# true while that time has not come. Waits use these, not iteration counts, so a loaded
+# machine does not stretch "10 s" into 30 (every loop is still capped in iterations).
+_deadline() { echo $(( ${EPOCHREALTIME/./} + $1 * 1000000 )); }
+_before() { [ "${EPOCHREALTIME/./}" -lt "$1" ]; }
+
 # phone_tone_wav FILE HZ — 30 s, 8 kHz mono S16 sine (baresip's aufile and linphone's
 # play file both need exactly this format; longer than any call, pitfall 10).
 phone_tone_wav() {
@@ -293,10 +299,12 @@ phone_alive() { kill -0 "${PHONE_PID[$1]}" 2>/dev/null; }
 # phone_wait NAME SECONDS REGEX [COUNT] — until out.log has COUNT (default 1) matching lines;
 # fails early when the phone has exited.
 phone_wait() {
-    local name=$1 limit=$2 re=$3 count=${4:-1} i
+    local name=$1 limit=$2 re=$3 count=${4:-1} i end
+    end=$(_deadline "$limit")
     for ((i = 0; i < limit * 10; i++)); do
         [ "$(phone_count "$name" "$re")" -ge "$count" ] && return 0
         phone_alive "$name" || { tst_log "phone $name: exited while waiting for /$re/"; return 1; }
+        _before "$end" || break
         sleep 0.1
     done
     tst_log "phone $name: no /$re/ (x$count) within ${limit}s"
@@ -305,10 +313,11 @@ phone_wait() {
 
 # phone_wait_registered NAME SECONDS — until the phone says it is registered.
 phone_wait_registered() {
-    local name=$1 limit=$2 i
+    local name=$1 limit=$2 i end
+    end=$(_deadline "$limit")
     case ${PHONE_KIND[$name]} in
     baresip)
-        phone_wait "$name" "$limit" 'useragent registered successfully|\{0/(UDP|TCP)/v4\} 200 OK'
+        phone_wait "$name" "$limit" 'useragent registered successfully|\{0/(UDP|TCP)/v[46]\} 200 OK'
         ;;
     linphonec)
         # linphonec prints nothing when it registers: ask every 0.5 s (pitfall: no ^ anchors).
@@ -322,6 +331,7 @@ phone_wait_registered() {
                 tst_log "phone $name: linphonec asks for a password (authentication rejected)"
                 return 1
             fi
+            _before "$end" || break
         done
         tst_log "phone $name: not registered within ${limit}s"
         return 1
@@ -405,9 +415,11 @@ phone_rtp() {
 
 # phone_wait_rtp NAME SECONDS — until phone_rtp has numbers (they are printed after hang-up).
 phone_wait_rtp() {
-    local i
+    local i end
+    end=$(_deadline "$2")
     for ((i = 0; i < $2 * 10; i++)); do
         phone_rtp "$1" >/dev/null && return 0
+        _before "$end" || break
         sleep 0.1
     done
     tst_log "phone $1: no RTP statistics within $2 s"
@@ -459,7 +471,7 @@ phone_tone() {
 # phone_stop NAME [SECONDS] — quit cleanly (unregisters), then TERM, then KILL.
 # Stop phones before the PBX: baresip takes ~32 s to exit when the PBX is gone (pitfall 11).
 phone_stop() {
-    local name=$1 limit=${2:-5} pid i fd
+    local name=$1 limit=${2:-5} pid i fd end
     pid=${PHONE_PID[$name]:-}
     [ -n "$pid" ] || return 0
     if kill -0 "$pid" 2>/dev/null; then
@@ -467,8 +479,10 @@ phone_stop() {
         baresip) phone_cmd "$name" "/quit" ;;
         linphonec) phone_cmd "$name" "quit" ;;
         esac
+        end=$(_deadline "$limit")
         for ((i = 0; i < limit * 10; i++)); do
             kill -0 "$pid" 2>/dev/null || break
+            _before "$end" || break
             sleep 0.1
         done
         if kill -0 "$pid" 2>/dev/null; then
@@ -544,9 +558,11 @@ sipd_ext_state() {
 
 # sipd_wait_state NUMBER STATE SECONDS — until sipd's status shows the extension in STATE.
 sipd_wait_state() {
-    local i st
+    local i st end
+    end=$(_deadline "$3")
     for ((i = 0; i < $3 * 10; i++)); do
         st=$(sipd_ext_state "$1") && [ "$st" = "$2" ] && return 0
+        _before "$end" || break
         sleep 0.1
     done
     tst_log "sipd status: $1 is '${st:-?}', not '$2' after $3 s"
@@ -629,9 +645,11 @@ cdr_count() { COUNT=1 cdr_find "$@"; }
 
 # cdr_wait SRC DST SECONDS [KEY] — until cdr_find finds the record; prints it.
 cdr_wait() {
-    local i
+    local i end
+    end=$(_deadline "$3")
     for ((i = 0; i < $3 * 10; i++)); do
         cdr_find "$1" "$2" "${4:-dst}" && return 0
+        _before "$end" || break
         sleep 0.1
     done
     tst_log "no CDR $1 -> $2 in $(cdr_source) within $3 s"
