@@ -515,14 +515,44 @@ s_digest_equal (const char *expected, const char *given)
     return CRYPTO_memcmp (expected, lower, len) == 0;
 }
 
+//  Home slot of a key in a table of mask + 1 slots.
+static size_t
+s_home (uint64_t key, size_t mask)
+{
+    return (size_t) (key ^ (key >> 29)) & mask;
+}
+
 //  The slot for key: the one holding it, or the empty one where it goes.
 static s_used_t *
 s_slot (s_used_t *slots, size_t count, uint64_t key)
 {
-    size_t i = (size_t) (key ^ (key >> 29)) & (count - 1);
+    size_t i = s_home (key, count - 1);
     while (slots[i].key && slots[i].key != key)
         i = (i + 1) & (count - 1);  //  linear probing; never full (<= 1/2)
     return &slots[i];
+}
+
+//  Empty slot i, moving later entries of the same probe run back so that
+//  every entry stays reachable from its home slot (Knuth 6.4 algorithm R).
+static void
+s_delete_at (s_used_t *slots, size_t mask, size_t i)
+{
+    size_t j = i;
+    slots[i].key = 0;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!slots[j].key)
+            return;
+        size_t k = s_home (slots[j].key, mask);
+        //  leave entry j where it is when its home lies cyclically in
+        //  (i, j]: it is still reachable
+        bool reachable = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (reachable)
+            continue;
+        slots[i] = slots[j];
+        slots[j].key = 0;
+        i = j;
+    }
 }
 
 //  Rebuild the table into slots entries, dropping entries expired at now
@@ -685,20 +715,24 @@ sipd_auth_expire (sipd_auth_t *self)
     assert (self);
     if (self->tracked == 0)
         return;
-    //  Rebuild only when something expired (the common second has
-    //  nothing to do); shrink when a quarter full at most, to keep memory
-    //  in step with use.
+    //  Delete expired entries in place (backward-shift deletion keeps
+    //  the probe sequences intact); shrink when a quarter full at most, to
+    //  keep memory in step with use. An entry shifted behind the scan is
+    //  looked at again next second.
     int64_t now = s_now (self);
-    size_t expired = 0;
-    for (size_t i = 0; i < self->slots; i++)
-        if (self->used[i].key && self->epoch + self->used[i].expires <= now)
-            expired++;
-    if (expired == 0)
-        return;
+    size_t mask = self->slots - 1;
+    for (size_t i = 0; i < self->slots; i++) {
+        while (self->used[i].key
+               && self->epoch + self->used[i].expires <= now) {
+            s_delete_at (self->used, mask, i);
+            self->tracked--;
+        }
+    }
     size_t slots = self->slots;
-    while (slots > MIN_SLOTS && (self->tracked - expired) * 4 < slots)
+    while (slots > MIN_SLOTS && self->tracked * 4 < slots)
         slots /= 2;
-    s_rehash (self, slots, now);
+    if (slots != self->slots)
+        s_rehash (self, slots, now);
 }
 
 size_t

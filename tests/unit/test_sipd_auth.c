@@ -289,6 +289,45 @@ test_nonce_table_growth (void **state)
     assert_int_equal (sipd_auth_tracked (fx->auth), 0);
 }
 
+//  Entries expiring at different times are deleted in place; the others
+//  stay reachable (replays of them are still refused).
+static void
+test_nonce_table_deletion (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    char user[64];
+    enum { BATCH = 400 };
+    osip_message_t *kept[BATCH];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < BATCH; i++) {
+            osip_message_t *challenge = s_challenge (fx, "100", false);
+            assert_int_equal (s_answer (fx, challenge, "MD5", "100",
+                                        "secret100", 1, user),
+                              SIPD_AUTH_OK);
+            if (round == 1)
+                kept[i] = challenge;
+            else
+                osip_message_free (challenge);
+        }
+        fx->now += 20;
+    }
+    assert_int_equal (sipd_auth_tracked (fx->auth), 2 * BATCH);
+    //  now = start + 40: the first batch (lifetime 30) has expired
+    sipd_auth_expire (fx->auth);
+    assert_int_equal (sipd_auth_tracked (fx->auth), BATCH);
+    fx->now -= 15;  //  back inside the second batch's lifetime
+    for (int i = 0; i < BATCH; i++) {
+        if (s_answer (fx, kept[i], "MD5", "100", "secret100", 1, user)
+            != SIPD_AUTH_STALE)
+            fail_msg ("nonce %d of the second batch lost", i);
+        assert_int_equal (
+            s_answer (fx, kept[i], "MD5", "100", "secret100", 2, user),
+            SIPD_AUTH_OK);
+        osip_message_free (kept[i]);
+    }
+    assert_int_equal (sipd_auth_tracked (fx->auth), BATCH);
+}
+
 //  Known-answer vectors (Python hashlib) with a nonce sipd never issued:
 //  a correct digest over a foreign nonce proves the password, so the
 //  result is STALE (fresh challenge), not OK and not FAILED.
@@ -564,6 +603,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_replayed_nc, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_nonce_table_growth, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_nonce_table_deletion, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_known_vectors_foreign_nonce,
                                          s_setup, s_teardown),
