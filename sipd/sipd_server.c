@@ -39,6 +39,7 @@
 #include "cm_log.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <time.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 
 #define TIMER_MS 20             //  transaction timer granularity
 #define RUN_ROUNDS 8            //  execute rounds per s_run at most
+#define TRIM_DROP 2048          //  expired transactions before a heap trim
 #define SERVER_SUPPORTED ""     //  option tags we support (none yet)
 #define SERVER_ACCEPT "application/sdp"
 
@@ -79,6 +81,7 @@ struct _sipd_server_t {
     zlistx_t *dead;             //  ended transactions to free
     sipd_nist_t *nist;          //  non-INVITE server transactions (owned)
     int next_id;                //  next txn_id
+    size_t nist_peak;           //  sipd_nist size since the last trim
     char allow[256];            //  Allow header value
     sipd_check_policy_t policy; //  what validation accepts
     sipd_stray_2xx_fn *stray_fn;    //  2xx without transaction
@@ -524,6 +527,16 @@ s_timer (zloop_t *loop, int timer_id, void *arg)
     osip_timers_nist_execute (self->osip);
     s_run (self);
     sipd_nist_expire (self->nist, s_now_ms ());
+    //  After a burst (a fleet of phones registering) thousands of
+    //  transactions expire together 32 s later; give that memory back to
+    //  the system instead of keeping the heap at its peak.
+    size_t size = sipd_nist_size (self->nist);
+    if (size > self->nist_peak)
+        self->nist_peak = size;
+    else if (self->nist_peak - size >= TRIM_DROP) {
+        malloc_trim (0);
+        self->nist_peak = size;
+    }
     return 0;
 }
 
