@@ -3,18 +3,19 @@
 //
 //  Every configured extension has an entry from the start, so status can
 //  list offline extensions and unknown numbers are refused cheaply. An
-//  entry holds a short list of bindings (at most SIPD_LOCATION_MAX_CONTACTS)
+//  entry holds a small array of bindings (at most SIPD_LOCATION_MAX_CONTACTS)
 //  and the call state set by the B2BUA; the visible state is derived:
 //  busy or ringing when a call says so, else idle with a binding, else
 //  offline. The last published state is remembered so "ext.status" fires
 //  only on real changes.
 //
 //  Persistence trades durability for a loop that never blocks: a change
-//  only sets a dirty flag, and the next tick (once a second) serializes all
-//  bindings to registrations.json.tmp and renames it over
-//  registrations.json. rename is atomic, so a crash leaves either the old
-//  or the new file; without fsync a power loss may lose the last second of
-//  registrations, which phones repair by re-registering.
+//  only sets a dirty flag, and a later tick (one second after the last
+//  write, five beyond 2,000 bindings) serializes all bindings to
+//  registrations.json.tmp and renames it over registrations.json. rename is
+//  atomic, so a crash leaves either the old or the new file; without fsync
+//  a power loss may lose the last seconds of registrations, which phones
+//  repair by re-registering.
 
 #include "sipd_location.h"
 #include "cm_log.h"
@@ -47,9 +48,11 @@ typedef struct {
 //  One extension.
 typedef struct {
     char number[32];            //  extension number
-    zlistx_t *bindings;         //  s_binding_t (owned), NULL until the
-                                //  first binding: most of a large
-                                //  configuration never registers at once
+    s_binding_t **bindings;     //  array of count bindings (owned, and
+                                //  each binding owned), NULL when none: a
+                                //  plain array costs 8 bytes a binding
+                                //  where a list costs ~150
+    int count;                  //  bindings in the array
     sipd_call_state_t call_state;   //  set by the B2BUA
     const char *published;      //  state last published (static string)
 } s_ext_t;
@@ -126,7 +129,9 @@ s_ext_destroy (void **item_p)
 {
     s_ext_t *ext = (s_ext_t *) *item_p;
     if (ext) {
-        zlistx_destroy (&ext->bindings);
+        for (int i = 0; i < ext->count; i++)
+            s_binding_destroy ((void **) &ext->bindings[i]);
+        free (ext->bindings);
         free (ext);
     }
     *item_p = NULL;
@@ -145,7 +150,7 @@ s_state (s_ext_t *ext)
         return "busy";
     if (ext->call_state == SIPD_CALL_STATE_RINGING)
         return "ringing";
-    return ext->bindings && zlistx_size (ext->bindings) ? "idle" : "offline";
+    return ext->count ? "idle" : "offline";
 }
 
 //  Publish ext.status when the visible state changed since last time.
@@ -187,7 +192,7 @@ s_publish_reg (sipd_location_t *self, s_ext_t *ext,
         "{s:s, s:s, s:s, s:I, s:i, s:s, s:s?}", "number", ext->number,
         "event", event, "uri", binding->uri, "expires_in",
         (json_int_t) (left > 0 ? left : 0), "contacts",
-        (int) zlistx_size (ext->bindings), "transport",
+        ext->count, "transport",
         s_transport_name (binding->source.transport), "user_agent",
         binding->user_agent);
     (void) sipd_events_publish (self->events, "reg", &body);  //  logged
@@ -266,16 +271,14 @@ s_matches (const s_binding_t *binding, const sipd_contact_t *contact)
     return contact->uri && strcmp (binding->uri, contact->uri) == 0;
 }
 
-static s_binding_t *
+//  Index of the binding standing for contact, or -1.
+static int
 s_find (s_ext_t *ext, const sipd_contact_t *contact)
 {
-    if (!ext->bindings)
-        return NULL;
-    for (s_binding_t *binding = (s_binding_t *) zlistx_first (ext->bindings);
-         binding; binding = (s_binding_t *) zlistx_next (ext->bindings))
-        if (s_matches (binding, contact))
-            return binding;
-    return NULL;
+    for (int i = 0; i < ext->count; i++)
+        if (s_matches (ext->bindings[i], contact))
+            return i;
+    return -1;
 }
 
 sipd_location_check_t
@@ -286,20 +289,36 @@ sipd_location_check (sipd_location_t *self, const char *number,
     assert (contact);
     s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
                           : NULL;
-    s_binding_t *binding = ext ? s_find (ext, contact) : NULL;
-    if (!binding)
+    int index = ext ? s_find (ext, contact) : -1;
+    if (index < 0)
         return SIPD_LOCATION_NEW;
+    s_binding_t *binding = ext->bindings[index];
     if (contact->call_id && strcmp (binding->call_id, contact->call_id) == 0
         && contact->cseq <= binding->cseq)
         return SIPD_LOCATION_OUT_OF_ORDER;
     return SIPD_LOCATION_UPDATE;
 }
 
-//  Remove the binding under the list cursor of ext.
-static void
-s_remove_current (sipd_location_t *self, s_ext_t *ext, const char *event)
+//  Take binding index out of ext (the last one fills the hole; order does
+//  not matter). Returns it; the caller destroys it.
+static s_binding_t *
+s_take (s_ext_t *ext, int index)
 {
-    s_binding_t *binding = (s_binding_t *) zlistx_detach_cur (ext->bindings);
+    s_binding_t *binding = ext->bindings[index];
+    ext->bindings[index] = ext->bindings[--ext->count];
+    if (ext->count == 0) {
+        free (ext->bindings);
+        ext->bindings = NULL;
+    }
+    return binding;
+}
+
+//  Remove binding index of ext, publishing event.
+static void
+s_remove_at (sipd_location_t *self, s_ext_t *ext, int index,
+             const char *event)
+{
+    s_binding_t *binding = s_take (ext, index);
     self->size--;
     self->dirty = true;
     s_publish_reg (self, ext, binding, event);
@@ -316,44 +335,35 @@ sipd_location_bind (sipd_location_t *self, const char *number,
                           : NULL;
     if (!ext || !contact->uri || !contact->call_id)
         return -1;
-    if (!ext->bindings) {
-        ext->bindings = zlistx_new ();
-        zlistx_set_destructor (ext->bindings, s_binding_destroy);
-    }
-    s_binding_t *binding = s_find (ext, contact);
+    int index = s_find (ext, contact);
     const char *event = "refreshed";
-    if (!binding) {
+    if (index < 0) {
         event = "registered";
-        if (zlistx_size (ext->bindings) >= SIPD_LOCATION_MAX_CONTACTS) {
+        if (ext->count >= SIPD_LOCATION_MAX_CONTACTS) {
             //  Replace the binding that would expire first.
-            s_binding_t *oldest = NULL;
-            void *handle = NULL;
-            for (s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
-                 b; b = (s_binding_t *) zlistx_next (ext->bindings))
-                if (!oldest || b->expires < oldest->expires) {
-                    oldest = b;
-                    handle = zlistx_cursor (ext->bindings);
-                }
-            s_binding_t *evicted
-                = (s_binding_t *) zlistx_detach (ext->bindings, handle);
-            self->size--;
-            s_publish_reg (self, ext, evicted, "replaced");
-            s_binding_destroy ((void **) &evicted);
+            int oldest = 0;
+            for (int i = 1; i < ext->count; i++)
+                if (ext->bindings[i]->expires
+                    < ext->bindings[oldest]->expires)
+                    oldest = i;
+            s_remove_at (self, ext, oldest, "replaced");
         }
         self->size++;
     }
     else {
-        if (binding->source.ip[0] && contact->source.port
-            && (strcmp (binding->source.ip, contact->source.ip) != 0
-                || binding->source.port != contact->source.port
-                || binding->source.transport != contact->source.transport))
+        s_binding_t *old = s_take (ext, index);
+        if (old->source.ip[0] && contact->source.port
+            && (strcmp (old->source.ip, contact->source.ip) != 0
+                || old->source.port != contact->source.port
+                || old->source.transport != contact->source.transport))
             event = "moved";
-        //  s_find left the cursor on it: replace it by a fresh copy
-        binding = (s_binding_t *) zlistx_detach_cur (ext->bindings);
-        s_binding_destroy ((void **) &binding);
+        s_binding_destroy ((void **) &old);
     }
-    binding = s_binding_new (contact);
-    zlistx_add_end (ext->bindings, binding);
+    s_binding_t *binding = s_binding_new (contact);
+    ext->bindings = (s_binding_t **) realloc (
+        ext->bindings, (size_t) (ext->count + 1) * sizeof (s_binding_t *));
+    assert (ext->bindings);     //  allocation failure aborts (STYLE §4)
+    ext->bindings[ext->count++] = binding;
     self->dirty = true;
     s_publish_reg (self, ext, binding, event);
     s_publish_state (self, ext);
@@ -368,9 +378,10 @@ sipd_location_unbind (sipd_location_t *self, const char *number,
     assert (contact);
     s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
                           : NULL;
-    if (!ext || !s_find (ext, contact))
-        return -1;  //  s_find leaves the cursor on the match
-    s_remove_current (self, ext, "unregistered");
+    int index = ext ? s_find (ext, contact) : -1;
+    if (index < 0)
+        return -1;
+    s_remove_at (self, ext, index, "unregistered");
     s_publish_state (self, ext);
     return 0;
 }
@@ -382,22 +393,18 @@ sipd_location_unbind_all (sipd_location_t *self, const char *number,
     assert (self);
     s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
                           : NULL;
-    if (!ext || !ext->bindings)
+    if (!ext)
         return 0;
     int removed = 0;
-    s_binding_t *binding = (s_binding_t *) zlistx_first (ext->bindings);
-    while (binding) {
+    for (int i = 0; i < ext->count;) {
+        s_binding_t *binding = ext->bindings[i];
         bool keep = call_id && strcmp (binding->call_id, call_id) == 0
                     && cseq <= binding->cseq;
         if (keep)
-            binding = (s_binding_t *) zlistx_next (ext->bindings);
+            i++;
         else {
-            s_remove_current (self, ext, "unregistered");
+            s_remove_at (self, ext, i, "unregistered");     //  refills i
             removed++;
-            //  detach_cur moved the cursor to the previous item
-            binding = (s_binding_t *) zlistx_item (ext->bindings)
-                          ? (s_binding_t *) zlistx_next (ext->bindings)
-                          : (s_binding_t *) zlistx_first (ext->bindings);
         }
     }
     s_publish_state (self, ext);
@@ -419,12 +426,12 @@ sipd_location_contacts (sipd_location_t *self, const char *number,
     assert (self);
     s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
                           : NULL;
-    if (!ext || !ext->bindings || !contacts || max <= 0)
+    if (!ext || !contacts || max <= 0)
         return 0;
     int64_t now = s_now (self);
     int count = 0;
-    for (s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
-         b && count < max; b = (s_binding_t *) zlistx_next (ext->bindings)) {
+    for (int i = 0; i < ext->count && count < max; i++) {
+        const s_binding_t *b = ext->bindings[i];
         if (b->expires <= now)
             continue;   //  expired, the next tick removes it
         contacts[count++] = (sipd_contact_t){
@@ -550,19 +557,15 @@ sipd_location_tick (sipd_location_t *self)
     int expired = 0;
     for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
          ext = (s_ext_t *) zhashx_next (self->exts)) {
-        if (!ext->bindings || zlistx_size (ext->bindings) == 0)
+        if (ext->count == 0)
             continue;
-        s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
-        while (b) {
-            if (b->expires > now) {
-                b = (s_binding_t *) zlistx_next (ext->bindings);
-                continue;
+        for (int i = 0; i < ext->count;) {
+            if (ext->bindings[i]->expires > now)
+                i++;
+            else {
+                s_remove_at (self, ext, i, "expired");  //  refills i
+                expired++;
             }
-            s_remove_current (self, ext, "expired");
-            expired++;
-            b = (s_binding_t *) zlistx_item (ext->bindings)
-                    ? (s_binding_t *) zlistx_next (ext->bindings)
-                    : (s_binding_t *) zlistx_first (ext->bindings);
         }
         s_publish_state (self, ext);
     }
@@ -640,12 +643,9 @@ sipd_location_flush (sipd_location_t *self)
         const char *sep = "";
         for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
              ext = (s_ext_t *) zhashx_next (self->exts)) {
-            if (!ext->bindings)
-                continue;
-            for (s_binding_t *b = (s_binding_t *) zlistx_first (ext->bindings);
-                 b; b = (s_binding_t *) zlistx_next (ext->bindings)) {
+            for (int i = 0; i < ext->count; i++) {
                 fputs (sep, file);
-                s_put_binding (file, ext->number, b);
+                s_put_binding (file, ext->number, ext->bindings[i]);
                 sep = ",\n";
             }
         }
