@@ -1,14 +1,23 @@
 //  cm_client — DEALER with request ids and deadlines. See cm_client.h.
 //
-//  Outstanding requests live in a hash by id. One repeating 100 ms loop
-//  timer sweeps expired ones; that granularity is ample for IPC timeouts
-//  measured in seconds and avoids a timer per request.
+//  Outstanding requests live in a hash by id. A 100 ms loop ticket, armed
+//  only while requests are outstanding, sweeps expired ones; that
+//  granularity is ample for IPC timeouts measured in seconds and avoids a
+//  timer per request.
+//
+//  A ticket, not a zloop_timer: in czmq 4.2.1 zloop_timer_end on a loop
+//  that has not run yet (or from a timer handler earlier in the same pass)
+//  only queues the removal, and the timer still fires once more with its
+//  argument, which would be the freed client. A deleted ticket is never
+//  called; the loop frees it later.
 
 #include "cm_client.h"
 #include "cm_log.h"
 
 #include <string.h>
 #include <unistd.h>
+
+#define SWEEP_MS 100        //  ticket delay: timeout granularity
 
 typedef struct {
     cm_client_fn *fn;       //  completion callback
@@ -21,7 +30,8 @@ struct _cm_client_t {
     zloop_t *loop;          //  borrowed
     zhashx_t *pending;      //  id -> s_pending_t (owned)
     uint64_t next_id;       //  sequence for request ids
-    int timer_id;           //  sweep timer
+    void *ticket;           //  armed sweep ticket, or NULL (owned by loop)
+    bool closing;           //  being destroyed: no new requests
 };
 
 static void
@@ -61,12 +71,23 @@ s_on_readable (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+static int s_on_sweep (zloop_t *loop, int timer_id, void *arg);
+
+//  Arm the sweep ticket unless it is armed.
+static void
+s_arm (cm_client_t *self)
+{
+    if (!self->ticket)
+        self->ticket = zloop_ticket (self->loop, s_on_sweep, self);
+}
+
+//  The ticket is spent (the loop removes it after this call); re-armed
+//  while requests remain.
 static int
 s_on_sweep (zloop_t *loop, int timer_id, void *arg)
 {
     cm_client_t *self = (cm_client_t *) arg;
-    if (zhashx_size (self->pending) == 0)
-        return 0;
+    self->ticket = NULL;
     int64_t now = zclock_mono ();
     zlistx_t *expired = zlistx_new ();
     zlistx_set_destructor (expired, (zlistx_destructor_fn *) zstr_free);
@@ -79,6 +100,8 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
          id = (const char *) zlistx_next (expired))
         s_complete (self, id, NULL);
     zlistx_destroy (&expired);
+    if (zhashx_size (self->pending))
+        s_arm (self);
     return 0;
 }
 
@@ -106,7 +129,7 @@ cm_client_new (const char *endpoint, zloop_t *loop)
     zhashx_set_destructor (self->pending, s_pending_free);
     self->next_id = 1;
     zloop_reader (loop, dealer, s_on_readable, self);
-    self->timer_id = zloop_timer (loop, 100, 0, s_on_sweep, self);
+    zloop_set_ticket_delay (loop, SWEEP_MS);
     return self;
 }
 
@@ -117,14 +140,16 @@ cm_client_destroy (cm_client_t **self_p)
     cm_client_t *self = *self_p;
     if (!self)
         return;
+    self->closing = true;
     zloop_reader_end (self->loop, self->dealer);
-    zloop_timer_end (self->loop, self->timer_id);
     while (zhashx_size (self->pending)) {
         zhashx_first (self->pending);
         char *id = strdup ((const char *) zhashx_cursor (self->pending));
         s_complete (self, id, NULL);
         free (id);
     }
+    if (self->ticket)
+        zloop_ticket_delete (self->loop, self->ticket);
     zhashx_destroy (&self->pending);
     zsock_destroy (&self->dealer);
     free (self);
@@ -137,6 +162,12 @@ cm_client_request (cm_client_t *self, const char *type, json_t **body_p,
 {
     assert (self);
     assert (fn);
+    if (self->closing) {
+        json_decref (body_p ? *body_p : NULL);
+        if (body_p)
+            *body_p = NULL;
+        return -1;
+    }
     char id[40];
     snprintf (id, sizeof id, "%d-%" PRIu64, (int) getpid (),
               self->next_id++);
@@ -152,6 +183,7 @@ cm_client_request (cm_client_t *self, const char *type, json_t **body_p,
     pending->arg = arg;
     pending->deadline = zclock_mono () + timeout_ms;
     zhashx_insert (self->pending, id, pending);
+    s_arm (self);
     return 0;
 }
 

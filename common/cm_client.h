@@ -4,6 +4,10 @@
 //  zloop. Each request gets a fresh id and a deadline; the reply (matched
 //  by id) or the timeout calls the request's callback exactly once, so
 //  every request has a defined failure path. Never blocks.
+//
+//  Timeouts are swept by a zloop ticket: cm_client_new sets the loop's
+//  ticket delay to 100 ms (the timeout granularity), so the loop's other
+//  tickets, if any, share that delay.
 
 #ifndef CM_CLIENT_H_INCLUDED
 #define CM_CLIENT_H_INCLUDED
@@ -16,7 +20,8 @@ typedef struct _cm_client_t cm_client_t;
 
 //  Called once per request: with the reply (borrowed, valid during the
 //  call), or with reply NULL when the deadline passed or the client is
-//  destroyed with the request outstanding.
+//  destroyed with the request outstanding. The callback may send new
+//  requests but must not destroy the client.
 typedef void (cm_client_fn) (cm_msg_t *reply, void *arg);
 
 //  Connect a DEALER to endpoint and read it from loop. Returns NULL on an
@@ -24,7 +29,9 @@ typedef void (cm_client_fn) (cm_msg_t *reply, void *arg);
 cm_client_t *
     cm_client_new (const char *endpoint, zloop_t *loop);
 
-//  Destroy; outstanding callbacks are called with NULL. NULL-safe.
+//  Destroy; outstanding callbacks are called with NULL. NULL-safe. Safe
+//  at any time: before the loop ever ran, from any handler, or while the
+//  loop is stopped and started again later.
 void
     cm_client_destroy (cm_client_t **self_p);
 

@@ -250,6 +250,85 @@ test_service_and_client (void **state)
     zloop_destroy (&loop);
 }
 
+//  Destroying a client must leave nothing behind that the loop could call
+//  later: before the loop ever ran, from a timer handler, and between two
+//  runs of the same loop (valgrind / ASan see a use after free otherwise).
+typedef struct {
+    cm_client_t *client;    //  client to destroy from the handler
+    int timeouts;           //  NULL replies seen
+    int rerequest_rc;       //  cm_client_request from inside destroy
+} s_late_t;
+
+static void
+s_on_late_reply (cm_msg_t *reply, void *arg)
+{
+    s_late_t *late = (s_late_t *) arg;
+    if (!reply)
+        late->timeouts++;
+    if (late->client)   //  being destroyed: new requests are refused
+        late->rerequest_rc = cm_client_request (late->client, "ping", NULL,
+                                                10, s_on_late_reply, NULL);
+}
+
+static int
+s_destroy_client (zloop_t *loop, int timer_id, void *arg)
+{
+    s_late_t *late = (s_late_t *) arg;
+    cm_client_destroy (&late->client);
+    return 0;
+}
+
+static int
+s_stop (zloop_t *loop, int timer_id, void *arg)
+{
+    return -1;
+}
+
+static void
+test_client_destroy_any_time (void **state)
+{
+    zloop_t *loop = zloop_new ();
+    s_late_t before = {0}, inside = {0}, sweep = {0};
+    //  Destroyed before the loop ever ran, with a request outstanding.
+    before.client = cm_client_new ("inproc://nobody-home-1", loop);
+    assert_int_equal (cm_client_request (before.client, "ping", NULL, 10,
+                                         s_on_late_reply, &before), 0);
+    cm_client_destroy (&before.client);
+    assert_int_equal (before.timeouts, 1);
+    //  Destroyed from a timer handler in the pass where its sweep is due.
+    zloop_timer (loop, 150, 1, s_destroy_client, &inside);
+    inside.client = cm_client_new ("inproc://nobody-home-2", loop);
+    assert_int_equal (cm_client_request (inside.client, "ping", NULL, 60000,
+                                         s_on_late_reply, &inside), 0);
+    //  A live client still times out its requests.
+    cm_client_t *live = cm_client_new ("inproc://nobody-home-3", loop);
+    assert_int_equal (cm_client_request (live, "ping", NULL, 50,
+                                         s_on_late_reply, &sweep), 0);
+    zclock_sleep (200);     //  every timer and ticket due on the first pass
+    zloop_timer (loop, 300, 1, s_stop, NULL);
+    zloop_start (loop);
+    assert_null (inside.client);
+    assert_int_equal (inside.timeouts, 1);
+    assert_int_equal (inside.rerequest_rc, -1);
+    assert_int_equal (sweep.timeouts, 1);
+    assert_int_equal (cm_client_pending (live), 0);
+
+    //  Destroyed between two runs of the loop, request outstanding.
+    s_late_t between = {0};
+    between.client = cm_client_new ("inproc://nobody-home-4", loop);
+    assert_int_equal (cm_client_request (between.client, "ping", NULL, 10,
+                                         s_on_late_reply, &between), 0);
+    //  The callback runs during destroy and may not queue new requests.
+    cm_client_destroy (&between.client);
+    assert_int_equal (between.timeouts, 1);
+    assert_int_equal (between.rerequest_rc, -1);
+    zclock_sleep (150);
+    zloop_timer (loop, 200, 1, s_stop, NULL);
+    zloop_start (loop);
+    cm_client_destroy (&live);
+    zloop_destroy (&loop);
+}
+
 int
 main (void)
 {
@@ -262,6 +341,7 @@ main (void)
         cmocka_unit_test (test_missing_fields),
         cmocka_unit_test (test_huge_frames),
         cmocka_unit_test (test_service_and_client),
+        cmocka_unit_test (test_client_destroy_any_time),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
