@@ -18,11 +18,25 @@ s_on_cdr (void *arg, cm_cdr_t **cdr_p)
     (void) sipd_journal_append ((sipd_journal_t *) arg, cdr_p);
 }
 
-//  pong carries the journal's cdr_pending, cdr_acked and cdr_synced.
+//  What pong reports besides name, version and uptime: the journal's
+//  cdr_pending, cdr_acked and cdr_synced, sip_transactions and
+//  sip_tcp_connections.
+typedef struct {
+    sipd_journal_t *journal;    //  CDR journal status (borrowed)
+    sipd_server_t *server;      //  SIP counters (borrowed)
+} s_pong_t;
+
 static void
 s_pong_extra (json_t *body, void *arg)
 {
-    sipd_journal_status ((sipd_journal_t *) arg, body);
+    s_pong_t *pong = arg;
+    sipd_journal_status (pong->journal, body);
+    json_object_set_new (body, "sip_transactions",
+                         json_integer ((json_int_t) sipd_server_txn_count (
+                             pong->server)));
+    json_object_set_new (body, "sip_tcp_connections",
+                         json_integer ((json_int_t) sipd_server_conn_count (
+                             pong->server)));
 }
 
 int
@@ -43,6 +57,7 @@ main (int argc, char **argv)
     char spool[1024];
     snprintf (spool, sizeof spool, "%s/spool",
               cm_config_str (config, "general", "data_dir"));
+    s_pong_t pong = {NULL, NULL};  //  outlives the loop (pong handler arg)
     sipd_journal_t *journal = sipd_journal_new (
         spool, cm_config_str (config, "ipc", "cdrd"), cm_daemon_loop (daemon));
     sipd_b2bua_t *b2bua = NULL;
@@ -57,8 +72,10 @@ main (int argc, char **argv)
     }
     if (b2bua) {
         sipd_b2bua_set_cdr_sink (b2bua, s_on_cdr, journal);
+        pong.journal = journal;
+        pong.server = server;
         cm_service_set_pong_extra (cm_daemon_service (daemon), s_pong_extra,
-                                   journal);
+                                   &pong);
         exit_code = cm_daemon_run (daemon);
     }
     //  Live calls are released (with their CDRs) before the journal closes.
