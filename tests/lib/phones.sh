@@ -29,6 +29,7 @@
 declare -A PHONE_KIND PHONE_DIR PHONE_PID PHONE_FD PHONE_PORT PHONE_EXT PHONE_TRANSPORT
 declare -A PHONE_LOGPOS
 PHONE_RESERVED=""
+PHONE_LOCKED=""
 PHONE_LIFETIME=${PHONE_LIFETIME:-120}
 # PHONE_ANSWER=manual before bs_start/lp_start: the phone rings and waits (phone_answer)
 # instead of auto-answering.
@@ -56,12 +57,18 @@ phone_registrar() {
     echo "${PHONE_REGISTRAR:-$(_phone_host):${SIP_PORT:?tst_config not run}}"
 }
 
-# phone_alloc_block — print a base port B with B..B+19 free (UDP and TCP on 127.0.0.1 and on
-# PHONE_IP),
-# not reserved by another phone of this test; remember it.
+# phone_alloc_block — set PHONE_BASE to a base port B with B..B+19 free (UDP and TCP on
+# 127.0.0.1 and on PHONE_IP), and reserve it: test runs in parallel (run-tests.sh runs two at a time) could
+# otherwise pick the same block, since RTP ports are bound only when a call starts. The
+# reservation is a directory $PHONE_LOCKS/B holding the owner's PID (mkdir is atomic); a
+# reservation whose owner is gone is taken over; ours are removed when the test exits.
+PHONE_LOCKS=${PHONE_LOCKS:-/tmp/sipserver-phone-ports}
 phone_alloc_block() {
-    local base
-    base=$($PY - "$PHONE_RESERVED" "$PHONE_IP" <<'PY'
+    local base try owner
+    _phones_trap
+    mkdir -p "$PHONE_LOCKS" 2>/dev/null
+    for ((try = 0; try < 20; try++)); do
+        base=$($PY - "$PHONE_RESERVED" "$PHONE_IP" <<'PY'
 import random, socket, sys
 reserved = {int(x) for x in sys.argv[1].split()}
 addrs = {"127.0.0.1", sys.argv[2]}
@@ -87,8 +94,31 @@ for _ in range(300):
 sys.exit("phones: no free block of 20 ports in 20000-29999")
 PY
 ) || return 1
-    PHONE_RESERVED="$PHONE_RESERVED $base"
-    echo "$base"
+        if ! mkdir "$PHONE_LOCKS/$base" 2>/dev/null; then
+            owner=$(cat "$PHONE_LOCKS/$base/pid" 2>/dev/null)
+            if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
+                PHONE_RESERVED="$PHONE_RESERVED $base"   # someone else's: skip it
+                continue
+            fi
+            rm -rf "$PHONE_LOCKS/$base"                  # stale: take it over
+            mkdir "$PHONE_LOCKS/$base" 2>/dev/null || continue
+        fi
+        echo $$ > "$PHONE_LOCKS/$base/pid"
+        PHONE_RESERVED="$PHONE_RESERVED $base"
+        PHONE_LOCKED="$PHONE_LOCKED $base"
+        PHONE_BASE=$base
+        return 0
+    done
+    return 1
+}
+
+# _phones_unlock — drop this test's port reservations.
+_phones_unlock() {
+    local base
+    for base in $PHONE_LOCKED; do
+        [ "$(cat "$PHONE_LOCKS/$base/pid" 2>/dev/null)" = "$$" ] && rm -rf "$PHONE_LOCKS/$base"
+    done
+    PHONE_LOCKED=""
 }
 
 # _deadline SECONDS — print the wall-clock time (microseconds) SECONDS from now; _before T —
@@ -121,6 +151,14 @@ _phones_kill_all() {
     done
 }
 
+# _phones_trap — once: on exit kill leftover phones and drop port reservations, then run
+# common.sh's tst_cleanup.
+_phones_trap() {
+    [ -n "${_PHONES_TRAP:-}" ] && return 0
+    trap '_phones_kill_all; _phones_unlock; tst_cleanup' EXIT
+    _PHONES_TRAP=1
+}
+
 # Start the process of phone NAME: stdin from the FIFO $dir/ctl which we hold open
 # read-write (so it never sees EOF and writes never block; pitfall 4).
 _phone_spawn() {
@@ -130,10 +168,7 @@ _phone_spawn() {
     rm -f "$dir/ctl"
     mkfifo "$dir/ctl" || return 1
     exec {fd}<>"$dir/ctl"
-    if [ -z "${_PHONES_TRAP:-}" ]; then
-        trap '_phones_kill_all; tst_cleanup' EXIT
-        _PHONES_TRAP=1
-    fi
+    _phones_trap
     timeout -k 3 "$PHONE_LIFETIME" stdbuf -oL -eL "$@" <"$dir/ctl" >"$dir/out.log" 2>&1 {fd}>&- &
     pid=$!
     tst_track "$pid"
@@ -148,7 +183,8 @@ bs_start() {
     local name=$1 ext=$2 pass=$3 transport=${4:-udp} hz=${5:-440}
     local dir=$T/phone-$name base reg
     reg=$(phone_registrar)
-    base=$(phone_alloc_block) || fail "phone $name: no free ports"
+    phone_alloc_block || fail "phone $name: no free ports"
+    base=$PHONE_BASE
     mkdir -p "$dir"
     phone_tone_wav "$dir/tone.wav" "$hz" || fail "phone $name: sox cannot write tone"
     cat > "$dir/config" <<CFG
@@ -200,7 +236,8 @@ lp_start() {
     local name=$1 ext=$2 pass=$3 transport=${4:-udp} hz=${5:-1000}
     local dir=$T/phone-$name base reg udp_port tcp_port
     reg=$(phone_registrar)
-    base=$(phone_alloc_block) || fail "phone $name: no free ports"
+    phone_alloc_block || fail "phone $name: no free ports"
+    base=$PHONE_BASE
     mkdir -p "$dir/.local/share/linphone"   # pitfall 3: no core without it
     phone_tone_wav "$dir/tone.wav" "$hz" || fail "phone $name: sox cannot write tone"
     if [ "$transport" = tcp ]; then udp_port=0; tcp_port=$base; else udp_port=$base; tcp_port=0; fi
