@@ -216,8 +216,12 @@ snd_path		$dir
 statmode_default	off
 CFG
     : > "$dir/contacts"
-    printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=%s;regint=600;mwi=no;pubint=0\n' \
-        "$ext" "$reg" "$transport" "$pass" "$PHONE_ANSWER" > "$dir/accounts"
+    if [ -n "${PHONE_ACCOUNT:-}" ]; then   # a whole account line; @PORT@ = our SIP port
+        printf '%s\n' "${PHONE_ACCOUNT//@PORT@/$base}" > "$dir/accounts"
+    else
+        printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=%s;regint=600;mwi=no;pubint=0\n' \
+            "$ext" "$reg" "$transport" "$pass" "$PHONE_ANSWER" > "$dir/accounts"
+    fi
     PHONE_KIND[$name]=baresip
     PHONE_PORT[$name]=$base
     PHONE_EXT[$name]=$ext
@@ -228,6 +232,26 @@ CFG
     [[ $PHONE_IP == *:* ]] && af=-6
     _phone_spawn "$name" "$dir" baresip $af -s -f "$dir" || fail "phone $name: cannot start baresip"
     tst_log "phone $name: baresip ext $ext/$transport sip $(_phone_host):$base rtp $((base + 10))-$((base + 19)) -> $reg"
+}
+
+# bs_start_trunk NAME NUMBER [TONE_HZ] — baresip as the SIP provider behind [sipd] trunk:
+# no registration, no authentication, answers calls to NUMBER (baresip 1.0.0 answers 404 when
+# the request-URI user is not its own) and calls out as NUMBER; sends TONE_HZ (default 700).
+# Sets TRUNK_PEER=127.0.0.1:PORT; point sipd at it before starting sipd:
+#     sed -i "s/^trunk = .*/trunk = $TRUNK_PEER/" "$CONF"
+bs_start_trunk() {
+    PHONE_REGISTRAR=127.0.0.1:0 \
+    PHONE_ACCOUNT="<sip:$2@127.0.0.1:@PORT@;transport=udp>;regint=0;answermode=auto;mwi=no;pubint=0" \
+        bs_start "$1" "$2" none udp "${3:-700}"
+    TRUNK_PEER=127.0.0.1:${PHONE_PORT[$1]}
+}
+
+# phone_dial_uri NAME URI — call a full SIP URI.
+phone_dial_uri() {
+    case ${PHONE_KIND[$1]} in
+    baresip) phone_cmd "$1" "/dial $2" ;;
+    linphonec) phone_cmd "$1" "call $2" ;;
+    esac
 }
 
 # lp_start NAME EXT PASSWORD [udp|tcp] [TONE_HZ] — start linphonec (auto-answer, files as
