@@ -29,5 +29,9 @@ check "status: received address" [ "$(ext_field 100 'e["contacts"][0]["received"
 exp=$(ext_field 100 'e["contacts"][0]["expires_in"]')
 check "status: expires_in $exp within 1790..1800" [ "$exp" -ge 1790 -a "$exp" -le 1800 ]
 check "status: 101 offline" ext_state_is 101 offline
+one=$(ipc sipd status '{"number":"100"}')
+check "status for one number lists only it" grep -q '^status {"extensions":\[{"number":"100","state":"idle",.*\],"total":1,"offset":0' <<<"$one"
+page=$(ipc sipd status '{"offset":1,"limit":2}')
+check "status paging: 101 and 102 of 4" grep -q '^status {"extensions":\[{"number":"101",.*{"number":"102",.*\],"total":4,"offset":1' <<<"$page"
 check "sipd exits 0" stop_daemon sipd
 tst_pass
