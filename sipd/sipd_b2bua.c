@@ -13,22 +13,24 @@
 //               way; the call lingers until its forks have finished so a
 //               late 2xx can still be ACKed and hung up.
 //
-//  Release is recorded once (the first release wins): a call_tag saying
-//  where and by whom, the SIP status sent to the caller and the cause of a
-//  Reason: Q.850 header, if any. The CDR is built from it with
-//  sipd_cause_apply the moment the call enters ENDED.
+//  Release is recorded once in the call's record (sipd_call: the first
+//  release wins): a call_tag saying where and by whom, the SIP status sent
+//  to the caller and the cause of a Reason: Q.850 header, if any. The CDR
+//  is built from the record the moment the call enters ENDED.
 //
 //  Lookup tables map to the call's uniqueid: dialogs ("Call-ID tag" of
 //  the leg's local tag; for the caller's leg also "Call-ID remote-tag" to
 //  spot INVITE retransmissions after the 2xx), transactions (txn_id) and
 //  timers (timer_id). This file is longer than the 800-line guideline
-//  because the relaying cases share so much state; sipd_leg (dialog) and
-//  sipd_sdp (bodies) carry the reusable parts.
+//  because the relaying cases share so much state; sipd_call (record,
+//  release, CDR), sipd_leg (dialog) and sipd_sdp (bodies) carry the parts
+//  that stand alone.
 
 #include "sipd_b2bua.h"
 
 #include "cm_log.h"
 #include "sipd_auth.h"
+#include "sipd_call.h"
 #include "sipd_cause.h"
 #include "sipd_dialplan.h"
 #include "sipd_leg.h"
@@ -75,12 +77,9 @@ typedef struct {
 } relay_t;
 
 typedef struct {
-    char uniqueid[40];          //  CDR uniqueid, registry key
-    char src[64];               //  caller number
-    char dst[64];               //  number after analysis
-    char dialed[64];            //  number as dialled
+    sipd_call_t *rec;           //  owned: identity, release, CDR
+    const char *id;             //  its uniqueid (registry key), borrowed
     char target[160];           //  trunk Request-URI (digest uri)
-    sipd_direction_t direction; //  CDR direction
     bool to_extension;          //  callee is an extension (else trunk)
     call_state_t state;         //  see above
     sipd_leg_t *caller;         //  owned: the caller's leg
@@ -92,16 +91,6 @@ typedef struct {
     int nforks;                 //  forks used
     int winner;                 //  index of the answering fork, -1
     relay_t relays[MAX_RELAYS]; //  in-dialog relays in progress
-    int64_t start_ms;           //  INVITE received
-    int64_t answer_ms;          //  200 sent to the caller, 0 if not
-    int best_code;              //  best final among failed forks
-    bool best_no_response;      //  best_code is a timeout/transport error
-    char best_reason[128];      //  its Reason header value
-    char best_phrase[64];       //  its reason phrase
-    bool released;              //  release recorded
-    int tag;                    //  call_tag
-    int sip_code;               //  status to the caller
-    int reason_cause;           //  cause from a Reason header
     int timer_answer;           //  no-answer timer, 0 if none
     int timer_ack;              //  2xx retransmission / ACK wait
     int timer_linger;           //  ENDED: forced removal
@@ -146,6 +135,7 @@ s_call_free (call_t **call_p)
     if (!call)
         return;
     sipd_leg_destroy (&call->caller);
+    sipd_call_destroy (&call->rec);
     for (int i = 0; i < call->nforks; i++)
         sipd_leg_destroy (&call->forks[i].leg);
     osip_message_free (call->invite);
@@ -173,7 +163,7 @@ s_txn_add (sipd_b2bua_t *self, call_t *call, int txn)
 {
     char key[16];
     snprintf (key, sizeof key, "%d", txn);
-    s_map_set (self->txns, key, call->uniqueid);
+    s_map_set (self->txns, key, call->id);
 }
 
 static void
@@ -204,7 +194,7 @@ s_dialog_add (sipd_b2bua_t *self, call_t *call, sipd_leg_t *leg)
     char key[320];
     s_dialog_key (key, sizeof key, sipd_leg_call_id (leg),
                   sipd_leg_local_tag (leg));
-    s_map_set (self->dialogs, key, call->uniqueid);
+    s_map_set (self->dialogs, key, call->id);
 }
 
 static void
@@ -226,7 +216,7 @@ s_timer_start (sipd_b2bua_t *self, call_t *call, int delay_ms)
         return 0;
     char key[16];
     snprintf (key, sizeof key, "%d", id);
-    s_map_set (self->timers, key, call->uniqueid);
+    s_map_set (self->timers, key, call->id);
     return id;
 }
 
@@ -266,8 +256,8 @@ s_call_remove (sipd_b2bua_t *self, call_t *call)
             s_txn_del (self, call->relays[i].client_txn);
     if (call->caller_txn)
         s_txn_del (self, call->caller_txn);
-    CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid, "call removed");
-    zhashx_delete (self->calls, call->uniqueid);
+    CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->id, "call removed");
+    zhashx_delete (self->calls, call->id);
 }
 
 //  --------------------------------------------------------------------
@@ -425,45 +415,19 @@ s_respond_caller (sipd_b2bua_t *self, call_t *call, int code,
 static void
 s_release (call_t *call, int tag, int sip_code, int reason_cause)
 {
-    if (call->released)
-        return;
-    call->released = true;
-    call->tag = tag;
-    call->sip_code = sip_code;
-    call->reason_cause = reason_cause;
+    //  A second release is normal (a BYE racing a timeout): ignored.
+    (void) sipd_call_release (call->rec, tag, sip_code, reason_cause);
 }
 
-//  Build the CDR and hand it to the sink.
+//  Build the CDR of rec and hand it to the sink.
 static void
-s_emit_cdr (sipd_b2bua_t *self, call_t *call)
+s_emit_cdr (sipd_b2bua_t *self, sipd_call_t *rec)
 {
-    cm_cdr_t *cdr = cm_cdr_new (call->uniqueid);
-    if (!cdr)
-        return;
-    int64_t now = cm_cdr_now ();
-    cm_cdr_set_start_time (cdr, call->start_ms);
-    if (call->answer_ms)
-        cm_cdr_set_answer_time (cdr, call->answer_ms);
-    cm_cdr_set_end_time (cdr, now < call->start_ms ? call->start_ms : now);
-    cm_cdr_set_src (cdr, call->src);
-    cm_cdr_set_dst (cdr, call->dst);
-    cm_cdr_set_dialed (cdr, call->dialed);
-    cm_cdr_set_direction (cdr, (cm_cdr_direction_t) call->direction);
-    bool answered = call->answer_ms != 0;
-    int tag = call->released ? call->tag : SIPD_CAUSE_TAG_SHUTDOWN;
-    int code = answered ? 200 : call->sip_code;
-    if (sipd_cause_apply (cdr, tag, code, call->reason_cause, answered)
-        != 0)
-        sipd_cause_apply (cdr, tag, 0, call->reason_cause, answered);
-    if (call->best_code && !answered) {
-        char code_text[16];
-        snprintf (code_text, sizeof code_text, "%d", call->best_code);
-        cm_cdr_fci_add (cdr, "calleeCode", code_text);
-    }
-    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid,
+    cm_cdr_t *cdr = sipd_call_cdr (rec);
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", sipd_call_uniqueid (rec),
                  "call ended src=%s dst=%s disposition=%s sip_code=%d "
                  "cause=%d call_tag=%d released_by=%s",
-                 CM_PII (call->src), CM_PII (call->dst),
+                 CM_PII (sipd_call_src (rec)), CM_PII (sipd_call_dst (rec)),
                  cm_cdr_disposition_name (cm_cdr_disposition (cdr)),
                  cm_cdr_sip_code (cdr), cm_cdr_cause (cdr),
                  cm_cdr_call_tag (cdr),
@@ -500,7 +464,7 @@ s_cancel_forks (sipd_b2bua_t *self, call_t *call, int keep)
             fork->cancelled = true;
         else
             //  Already over: a late 2xx is still ACKed and hung up.
-            CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid,
+            CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->id,
                          "fork %d not cancellable", i);
     }
 }
@@ -523,7 +487,7 @@ s_send_bye (sipd_b2bua_t *self, call_t *call, sipd_leg_t *leg,
                                         sipd_leg_dest (leg),
                                         s_relay_response, self);
     if (txn < 0)
-        CM_LOG_CALL (CM_LOG_WARN, "b2bua", call->uniqueid,
+        CM_LOG_CALL (CM_LOG_WARN, "b2bua", call->id,
                      "cannot send BYE");
 }
 
@@ -538,10 +502,10 @@ s_call_end (sipd_b2bua_t *self, call_t *call)
     s_timer_stop (self, &call->timer_answer);
     s_timer_stop (self, &call->timer_ack);
     s_cancel_forks (self, call, -1);
-    s_emit_cdr (self, call);
-    s_ext_count (self, call->src, -1);
+    s_emit_cdr (self, call->rec);
+    s_ext_count (self, sipd_call_src (call->rec), -1);
     if (call->callee_counted)
-        s_ext_count (self, call->dst, -1);
+        s_ext_count (self, sipd_call_dst (call->rec), -1);
     call->callee_counted = false;
     if (s_forks_pending (call) == 0)
         s_call_remove (self, call);
@@ -580,48 +544,15 @@ s_drop_fork (sipd_b2bua_t *self, call_t *call, fork_t *fork)
     s_send_bye (self, call, fork->leg, NULL);
 }
 
-//  Priority of a final failure for choosing what the caller hears
-//  (RFC 3261 §16.7 step 6, simplified): 6xx, then 486, then other 4xx,
-//  then 5xx, then 3xx.
-static int
-s_rank (int code)
-{
-    if (code >= 600)
-        return 5;
-    if (code == 486)
-        return 4;
-    if (code >= 400 && code < 500 && code != 408 && code != 487)
-        return 3;
-    if (code >= 500)
-        return 2;
-    return 1;
-}
-
 //  All forks failed: tell the caller.
 static void
 s_forks_failed (sipd_b2bua_t *self, call_t *call)
 {
-    int code = call->best_code ? call->best_code : 480;
-    int tag;
-    int sent = code;
-    if (call->best_no_response) {
-        //  Nobody answered at all: the trunk is down (503), or the phone
-        //  is unreachable (480).
-        tag = call->to_extension ? SIPD_CAUSE_TAG_CALLEE_TIMEOUT
-                                 : SIPD_CAUSE_TAG_TRUNK_FAILURE;
-        sent = call->to_extension ? 480 : 503;
-    }
-    else if (code == 486 || code == 600)
-        tag = SIPD_CAUSE_TAG_CALLEE_BUSY;
-    else
-        tag = SIPD_CAUSE_TAG_CALLEE_REJECT;
-    //  3xx is not relayed (sipd does not redirect callers): 480.
-    if (sent < 400)
-        sent = 480;
-    int cause = sipd_cause_reason_parse (call->best_reason, NULL, 0);
-    s_fail (self, call, tag, sent,
-            sent == code && call->best_phrase[0] ? call->best_phrase : NULL,
-            call->best_reason[0] ? call->best_reason : NULL, cause);
+    int tag, code, cause;
+    const char *phrase, *reason;
+    sipd_call_failure (call->rec, call->to_extension, &tag, &code, &cause,
+                       &phrase, &reason);
+    s_fail (self, call, tag, code, phrase, reason, cause);
 }
 
 //  Send the INVITE of fork i. Returns 0 or -1.
@@ -676,7 +607,7 @@ s_fork_answered (sipd_b2bua_t *self, call_t *call, int i,
     call->winner = i;
     s_cancel_forks (self, call, i);
     bool bad;
-    char *sdp = s_sdp_for (call->caller, response, &bad, call->uniqueid);
+    char *sdp = s_sdp_for (call->caller, response, &bad, call->id);
     if (bad || (!sdp && call->late_offer)) {
         //  Unusable answer: hang up the callee, 488 to the caller.
         s_drop_fork (self, call, fork);
@@ -695,15 +626,15 @@ s_fork_answered (sipd_b2bua_t *self, call_t *call, int i,
     s_timer_stop (self, &call->timer_answer);
     s_respond_caller (self, call, 200, NULL, sdp, NULL, response);
     free (sdp);
-    call->answer_ms = cm_cdr_now ();
+    sipd_call_set_answered (call->rec);
     call->state = CALL_ANSWERED;
     if (call->to_extension)
-        s_ext_state (self, call->dst, SIPD_CALL_STATE_BUSY);
+        s_ext_state (self, sipd_call_dst (call->rec), SIPD_CALL_STATE_BUSY);
     //  Retransmit our 2xx until the caller's ACK (RFC 3261 §13.3.1.4).
     call->ack_wait_ms = T1_MS;
     call->ack_waited_ms = 0;
     call->timer_ack = s_timer_start (self, call, T1_MS);
-    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid, "answered by fork %d",
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->id, "answered by fork %d",
                  i);
 }
 
@@ -724,7 +655,7 @@ s_fork_response (sipd_b2bua_t *self, call_t *call, int i,
         if (code == 100 || lost || call->state >= CALL_ANSWERED)
             return;
         bool bad;
-        char *sdp = s_sdp_for (call->caller, response, &bad, call->uniqueid);
+        char *sdp = s_sdp_for (call->caller, response, &bad, call->id);
         s_respond_caller (self, call, code == 180 ? 180 : 183, NULL, sdp,
                           NULL, NULL);
         free (sdp);
@@ -747,7 +678,7 @@ s_fork_response (sipd_b2bua_t *self, call_t *call, int i,
         char name[32], value[1024];
         osip_message_t *sent = call->invite;    //  only for the body
         bool bad;
-        char *sdp = s_sdp_for (fork->leg, sent, &bad, call->uniqueid);
+        char *sdp = s_sdp_for (fork->leg, sent, &bad, call->id);
         if (sipd_trunk_authorize (self->trunk, response, "INVITE",
                                   call->target, name, sizeof name, value,
                                   sizeof value)
@@ -770,25 +701,10 @@ s_fork_response (sipd_b2bua_t *self, call_t *call, int i,
             s_call_remove (self, call);
         return;
     }
-    //  A real response beats a timeout; among responses, s_rank decides.
-    bool better = !call->best_code
-                  || (response && call->best_no_response)
-                  || (response && s_rank (code) > s_rank (call->best_code));
-    if (better) {
-        call->best_code = code;
-        call->best_no_response = response == NULL;
-        call->best_reason[0] = 0;
-        call->best_phrase[0] = 0;
-        const char *reason = response ? sipd_msg_header (response, "Reason")
-                                      : NULL;
-        if (reason && strlen (reason) < sizeof call->best_reason)
-            strcpy (call->best_reason, reason);
-        const char *phrase
-            = response ? osip_message_get_reason_phrase (response) : NULL;
-        if (phrase && strlen (phrase) < sizeof call->best_phrase
-            && !strpbrk (phrase, "\r\n"))
-            strcpy (call->best_phrase, phrase);
-    }
+    sipd_call_fork_failed (
+        call->rec, code, response != NULL,
+        response ? sipd_msg_header (response, "Reason") : NULL,
+        response ? osip_message_get_reason_phrase (response) : NULL);
     if (s_forks_pending (call) == 0 && call->winner < 0)
         s_forks_failed (self, call);
 }
@@ -846,7 +762,7 @@ s_relay_back (sipd_b2bua_t *self, call_t *call, relay_t *relay,
             sipd_leg_tag_response (back, resp);
             if (response) {
                 bool bad;
-                char *sdp = s_sdp_for (back, response, &bad, call->uniqueid);
+                char *sdp = s_sdp_for (back, response, &bad, call->id);
                 //  SDP is rewritten; other response bodies are dropped.
                 if (sdp)
                     sipd_leg_set_body (resp, "application/sdp", sdp);
@@ -927,7 +843,7 @@ s_relay_request (sipd_b2bua_t *self, call_t *call, bool from_caller,
                   && strcasecmp (ct->subtype, "sdp") == 0;
     char ctype_buf[128];
     if (raw && len > 0 && is_sdp)
-        body = s_sdp_for (there, request, &bad, call->uniqueid);
+        body = s_sdp_for (there, request, &bad, call->id);
     else if (raw && len > 0 && ct && ct->type && ct->subtype) {
         //  INFO payloads (DTMF relay, ...) pass unchanged.
         snprintf (ctype_buf, sizeof ctype_buf, "%s/%s", ct->type,
@@ -965,7 +881,7 @@ s_relay_request (sipd_b2bua_t *self, call_t *call, bool from_caller,
     slot->from_caller = from_caller;
     slot->is_invite = strcmp (method, "INVITE") == 0;
     s_txn_add (self, call, client);
-    CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid, "relayed %s %s",
+    CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->id, "relayed %s %s",
                  method, from_caller ? "caller->callee" : "callee->caller");
 }
 
@@ -1057,21 +973,12 @@ s_authenticate (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
     if (resp)
         sipd_msg_add_header (resp, "Reason", reason);
     sipd_server_respond (self->server, txn_id, &resp);
-    call_t tmp;
-    memset (&tmp, 0, sizeof tmp);
-    zuuid_t *uuid = zuuid_new ();
-    snprintf (tmp.uniqueid, sizeof tmp.uniqueid, "%s", zuuid_str_canonical (uuid));
-    zuuid_destroy (&uuid);
     //  src is who they claimed to be; dialed what they dialled.
-    snprintf (tmp.src, sizeof tmp.src, "%s", *user ? user : "");
-    if (request->req_uri && request->req_uri->username)
-        snprintf (tmp.dialed, sizeof tmp.dialed, "%s",
-                  request->req_uri->username);
-    snprintf (tmp.dst, sizeof tmp.dst, "%s", tmp.dialed);
-    tmp.start_ms = cm_cdr_now ();
-    tmp.winner = -1;
-    s_release (&tmp, SIPD_CAUSE_TAG_CALLER_AUTH_FAILED, 403, 0);
-    s_emit_cdr (self, &tmp);
+    sipd_call_t *rec = sipd_call_new (
+        user, request->req_uri ? request->req_uri->username : NULL);
+    sipd_call_release (rec, SIPD_CAUSE_TAG_CALLER_AUTH_FAILED, 403, 0);
+    s_emit_cdr (self, rec);
+    sipd_call_destroy (&rec);
     return false;
 }
 
@@ -1113,11 +1020,11 @@ s_make_forks (sipd_b2bua_t *self, call_t *call, const char *display)
     const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
     if (call->to_extension) {
         sipd_contact_t contacts[MAX_FORKS];
-        int n = sipd_location_contacts (self->location, call->dst, contacts,
+        int n = sipd_location_contacts (self->location, sipd_call_dst (call->rec), contacts,
                                         MAX_FORKS);
-        snprintf (from_uri, sizeof from_uri, "sip:%s@%s%s%s", call->src, lb,
+        snprintf (from_uri, sizeof from_uri, "sip:%s@%s%s%s", sipd_call_src (call->rec), lb,
                   self->host, rb);
-        snprintf (to_uri, sizeof to_uri, "sip:%s@%s%s%s", call->dst, lb,
+        snprintf (to_uri, sizeof to_uri, "sip:%s@%s%s%s", sipd_call_dst (call->rec), lb,
                   self->host, rb);
         for (int i = 0; i < n; i++) {
             sipd_leg_t *leg = sipd_leg_new_uac (
@@ -1131,10 +1038,10 @@ s_make_forks (sipd_b2bua_t *self, call_t *call, const char *display)
         return call->nforks;
     }
     const char *domain = sipd_trunk_domain (self->trunk);
-    snprintf (call->target, sizeof call->target, "sip:%s@%s", call->dst,
+    snprintf (call->target, sizeof call->target, "sip:%s@%s", sipd_call_dst (call->rec),
               domain);
     snprintf (from_uri, sizeof from_uri, "sip:%s@%s",
-              sipd_trunk_from_user (self->trunk, call->src), domain);
+              sipd_trunk_from_user (self->trunk, sipd_call_src (call->rec)), domain);
     sipd_source_t dest;
     memset (&dest, 0, sizeof dest);
     dest.transport = SIPD_TRANSPORT_UDP;
@@ -1162,19 +1069,10 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
     if (!from_trunk
         && !s_authenticate (self, txn_id, request, source, user, sizeof user))
         return;
-    call_t *call = (call_t *) zmalloc (sizeof *call);
-    call->winner = -1;
-    call->start_ms = cm_cdr_now ();
-    zuuid_t *uuid = zuuid_new ();
-    snprintf (call->uniqueid, sizeof call->uniqueid, "%s",
-              zuuid_str_canonical (uuid));
-    zuuid_destroy (&uuid);
     const char *from_user = request->from && request->from->url
                                     && request->from->url->username
                                 ? request->from->url->username
                                 : "";
-    snprintf (call->src, sizeof call->src, "%s",
-              from_trunk ? from_user : user);
     const char *dialed = request->req_uri && request->req_uri->username
                              ? request->req_uri->username
                              : "";
@@ -1185,7 +1083,10 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
             || strcmp (dialed, sipd_trunk_username (self->trunk)) == 0)
         && request->to && request->to->url && request->to->url->username)
         dialed = request->to->url->username;
-    snprintf (call->dialed, sizeof call->dialed, "%s", dialed);
+    call_t *call = (call_t *) zmalloc (sizeof *call);
+    call->winner = -1;
+    call->rec = sipd_call_new (from_trunk ? from_user : user, dialed);
+    call->id = sipd_call_uniqueid (call->rec);
     call->caller = sipd_leg_new_uas (request, source, self->host);
     if (!call->caller || osip_message_clone (request, &call->invite) != 0) {
         s_call_free (&call);
@@ -1195,27 +1096,26 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
     }
     sipd_leg_tag_response (call->caller, call->invite);
     call->caller_txn = txn_id;
-    zhashx_insert (self->calls, call->uniqueid, call);
+    zhashx_insert (self->calls, call->id, call);
     s_txn_add (self, call, txn_id);
     s_dialog_add (self, call, call->caller);
     char key[320];
     s_dialog_key (key, sizeof key, sipd_leg_call_id (call->caller),
                   sipd_leg_remote_tag (call->caller));
-    s_map_set (self->dialogs, key, call->uniqueid);
+    s_map_set (self->dialogs, key, call->id);
     if (!from_trunk)
-        s_ext_count (self, call->src, +1);
+        s_ext_count (self, sipd_call_src (call->rec), +1);
     if (!from_trunk)
-        s_ext_state (self, call->src, SIPD_CALL_STATE_BUSY);
+        s_ext_state (self, sipd_call_src (call->rec), SIPD_CALL_STATE_BUSY);
     s_respond_caller (self, call, 100, NULL, NULL, NULL, NULL);
-    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid,
-                 "INVITE src=%s dialed=%s sip_call_id=%s", CM_PII (call->src),
-                 CM_PII (call->dialed), sipd_leg_call_id (call->caller));
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->id,
+                 "INVITE src=%s dialed=%s sip_call_id=%s", CM_PII (sipd_call_src (call->rec)),
+                 CM_PII (sipd_call_dialed (call->rec)), sipd_leg_call_id (call->caller));
 
     //  Number analysis.
     sipd_route_t route;
     sipd_dialplan_route (self->dialplan, dialed, from_trunk, &route);
-    snprintf (call->dst, sizeof call->dst, "%s", route.number);
-    call->direction = route.direction;
+    sipd_call_set_route (call->rec, route.number, route.direction);
     if (route.kind == SIPD_ROUTE_NONE) {
         size_t plen = strlen (self->prefix);
         bool trunk_wanted = !from_trunk && plen
@@ -1230,12 +1130,12 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
     call->to_extension = route.kind == SIPD_ROUTE_EXTENSION;
     if (call->to_extension) {
         sipd_contact_t probe[1];
-        if (sipd_location_contacts (self->location, call->dst, probe, 1)
+        if (sipd_location_contacts (self->location, sipd_call_dst (call->rec), probe, 1)
             == 0) {
             s_fail (self, call, SIPD_CAUSE_TAG_OFFLINE, 480, NULL, NULL, 0);
             return;
         }
-        if (s_ext_calls (self, call->dst) > 0 && !self->call_waiting) {
+        if (s_ext_calls (self, sipd_call_dst (call->rec)) > 0 && !self->call_waiting) {
             s_fail (self, call, SIPD_CAUSE_TAG_LOCAL_BUSY, 486, NULL, NULL, 0);
             return;
         }
@@ -1255,7 +1155,7 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
     for (int i = 0; i < call->nforks; i++) {
         bool bad;
         char *sdp = s_sdp_for (call->forks[i].leg, request, &bad,
-                               call->uniqueid);
+                               call->id);
         if (bad) {
             free (sdp);
             for (int k = 0; k < call->nforks; k++)
@@ -1277,10 +1177,10 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
         return;
     }
     if (call->to_extension) {
-        s_ext_count (self, call->dst, +1);
+        s_ext_count (self, sipd_call_dst (call->rec), +1);
         call->callee_counted = true;
-        if (s_ext_calls (self, call->dst) == 1)
-            s_ext_state (self, call->dst, SIPD_CALL_STATE_RINGING);
+        if (s_ext_calls (self, sipd_call_dst (call->rec)) == 1)
+            s_ext_state (self, sipd_call_dst (call->rec), SIPD_CALL_STATE_RINGING);
     }
     call->timer_answer = s_timer_start (self, call, self->no_answer_ms);
 }
@@ -1365,7 +1265,7 @@ s_on_ack (void *arg, int txn_id, osip_message_t *request,
         if (fork && !fork->acked) {
             //  Late offer: the caller's answer travels in the ACK.
             bool bad;
-            char *sdp = s_sdp_for (fork->leg, request, &bad, call->uniqueid);
+            char *sdp = s_sdp_for (fork->leg, request, &bad, call->id);
             osip_message_t *ack
                 = sipd_leg_ack (fork->leg, fork->invite_cseq, sdp);
             if (ack)
@@ -1374,7 +1274,7 @@ s_on_ack (void *arg, int txn_id, osip_message_t *request,
             fork->acked = true;
             free (sdp);
         }
-        CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->uniqueid, "confirmed");
+        CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->id, "confirmed");
     }
     return 0;
 }
@@ -1412,7 +1312,7 @@ s_on_bye (void *arg, int txn_id, osip_message_t *request,
     sipd_leg_t *other = from_caller ? s_callee (call) : call->caller;
     if (other)
         s_send_bye (self, call, other, reason);
-    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid, "BYE from %s",
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->id, "BYE from %s",
                  from_caller ? "caller" : "callee");
     s_call_end (self, call);
     return 0;
@@ -1434,7 +1334,7 @@ s_on_cancel (void *arg, int txn_id, osip_message_t *request,
         return 0;   //  too late: the 2xx is out (RFC 3261 §9.2)
     const char *reason = sipd_msg_header (request, "Reason");
     int cause = sipd_cause_reason_parse (reason, NULL, 0);
-    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid, "CANCEL from caller");
+    CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->id, "CANCEL from caller");
     s_fail (self, call, SIPD_CAUSE_TAG_CALLER_CANCEL, 487, NULL, reason,
             cause);
     return 0;
@@ -1501,7 +1401,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     if (timer_id == call->timer_answer) {
         call->timer_answer = 0;
         if (call->state < CALL_ANSWERED) {
-            CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->uniqueid,
+            CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->id,
                          "no answer within %d ms", self->no_answer_ms);
             s_fail (self, call, SIPD_CAUSE_TAG_NO_ANSWER, 480, NULL, NULL, 0);
         }
@@ -1513,7 +1413,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
         call->ack_waited_ms += call->ack_wait_ms;
         if (call->ack_waited_ms >= 64 * T1_MS) {
             //  No ACK for our 2xx: the caller is gone (RFC 3261 §13.3.1.4).
-            CM_LOG_CALL (CM_LOG_WARN, "b2bua", call->uniqueid,
+            CM_LOG_CALL (CM_LOG_WARN, "b2bua", call->id,
                          "no ACK from the caller");
             s_release (call, SIPD_CAUSE_TAG_CALLER_TIMEOUT, 200, 0);
             char reason[96];
@@ -1630,14 +1530,13 @@ sipd_b2bua_destroy (sipd_b2bua_t **self_p)
         call_t *call = (call_t *) zhashx_lookup (self->calls, id);
         if (!call || call->state == CALL_ENDED)
             continue;
-        s_release (call, SIPD_CAUSE_TAG_SHUTDOWN, 0, 0);
+        s_release (call, SIPD_CAUSE_TAG_SHUTDOWN,
+                   call->state < CALL_ANSWERED ? 503 : 0, 0);
         char reason[96];
         sipd_cause_reason_format (
             sipd_cause_tag_cause (SIPD_CAUSE_TAG_SHUTDOWN), reason,
             sizeof reason);
         if (call->state < CALL_ANSWERED) {
-            if (call->sip_code == 0)
-                call->sip_code = 503;
             s_respond_caller (self, call, 503, NULL, NULL, reason, NULL);
         }
         else {
@@ -1697,9 +1596,9 @@ sipd_b2bua_status (sipd_b2bua_t *self)
          call = (call_t *) zhashx_next (self->calls))
         json_array_append_new (
             list, json_pack ("{s:s, s:s, s:s, s:s, s:s}", "uniqueid",
-                             call->uniqueid, "src", call->src, "dst",
-                             call->dst, "state", names[call->state],
+                             call->id, "src", sipd_call_src (call->rec), "dst",
+                             sipd_call_dst (call->rec), "state", names[call->state],
                              "direction",
-                             sipd_direction_name (call->direction)));
+                             sipd_direction_name (sipd_call_direction (call->rec))));
     return list;
 }
