@@ -742,6 +742,9 @@ s_relay_back (sipd_b2bua_t *self, call_t *call, relay_t *relay,
         return;
     if (code == 100)
         return;
+    //  A 2xx may refresh the far leg's remote target (RFC 3261 §12.2.1.2).
+    if (code >= 200 && code < 300 && response && there)
+        sipd_leg_update_from_response (there, response);
     //  The far leg's 2xx to a re-INVITE is ACKed by us at once.
     if (relay->is_invite && code >= 200 && code < 300 && response && there) {
         uint32_t cseq = response->cseq && response->cseq->number
