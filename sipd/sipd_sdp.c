@@ -292,7 +292,10 @@ s_parse (const char *body, size_t len, char *error, size_t size)
         snprintf (error, size, "NUL byte in SDP");
         return NULL;
     }
-    char *text = zmalloc (len + 1);
+    //  Two NULs, not one: libosip2 5.3's m= parser, when the proto is the
+    //  last token of an LF-terminated last line ("m=audio 0 RTP/AVP\n"),
+    //  resumes with strchr one byte past the terminating NUL.
+    char *text = zmalloc (len + 2);
     memcpy (text, body, len);
     sdp_message_t *sdp = NULL;
     if (sdp_message_init (&sdp) != 0) {

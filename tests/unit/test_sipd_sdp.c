@@ -247,6 +247,10 @@ test_bad_sdp (void **state)
         //  all streams rejected already
         "v=0\r\no=x 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\n"
         "t=0 0\r\nm=audio 0 RTP/AVP 0\r\n",
+        //  LF line ends, last m= without payload types: libosip2 reads past
+        //  the end of its input here unless the copy has a spare NUL
+        "v=0\no=x 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 1.2.3.4\nt=0 0\n"
+        "m=audio 0 RTP/AVP\n",
     };
     sipd_sdp_t *leg = sipd_sdp_new (NULL);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
