@@ -181,13 +181,15 @@ _phone_spawn() {
 # auto-answering, sending a sine of TONE_HZ (default 440) and recording what it hears.
 bs_start() {
     local name=$1 ext=$2 pass=$3 transport=${4:-udp} hz=${5:-440}
-    local dir=$T/phone-$name base reg
+    local dir=$T/phone-$name base reg attempt i end
     reg=$(phone_registrar)
-    phone_alloc_block || fail "phone $name: no free ports"
-    base=$PHONE_BASE
     mkdir -p "$dir"
     phone_tone_wav "$dir/tone.wav" "$hz" || fail "phone $name: sox cannot write tone"
-    cat > "$dir/config" <<CFG
+    # Up to 3 port blocks: a port checked free can still be taken before baresip binds it.
+    for ((attempt = 1; attempt <= 3; attempt++)); do
+        phone_alloc_block || fail "phone $name: no free ports"
+        base=$PHONE_BASE
+        cat > "$dir/config" <<CFG
 poll_method		epoll
 sip_listen		$(_phone_host):$base
 net_interface		$PHONE_IP
@@ -215,23 +217,40 @@ module_app		menu.so
 snd_path		$dir
 statmode_default	off
 CFG
-    : > "$dir/contacts"
-    if [ -n "${PHONE_ACCOUNT:-}" ]; then   # a whole account line; @PORT@ = our SIP port
-        printf '%s\n' "${PHONE_ACCOUNT//@PORT@/$base}" > "$dir/accounts"
-    else
-        printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=%s;regint=600;mwi=no;pubint=0\n' \
-            "$ext" "$reg" "$transport" "$pass" "$PHONE_ANSWER" > "$dir/accounts"
-    fi
-    PHONE_KIND[$name]=baresip
-    PHONE_PORT[$name]=$base
-    PHONE_EXT[$name]=$ext
-    PHONE_TRANSPORT[$name]=$transport
-    PHONE_LOGPOS[$name]=0
-    # -s: SIP trace into out.log, the first thing to read when a call fails.
-    local af=-4
-    [[ $PHONE_IP == *:* ]] && af=-6
-    _phone_spawn "$name" "$dir" baresip $af -s -f "$dir" || fail "phone $name: cannot start baresip"
-    tst_log "phone $name: baresip ext $ext/$transport sip $(_phone_host):$base rtp $((base + 10))-$((base + 19)) -> $reg"
+        : > "$dir/contacts"
+        if [ -n "${PHONE_ACCOUNT:-}" ]; then   # a whole account line; @PORT@ = our SIP port
+            printf '%s\n' "${PHONE_ACCOUNT//@PORT@/$base}" > "$dir/accounts"
+        else
+            printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=%s;regint=600;mwi=no;pubint=0\n' \
+                "$ext" "$reg" "$transport" "$pass" "$PHONE_ANSWER" > "$dir/accounts"
+        fi
+        PHONE_KIND[$name]=baresip
+        PHONE_PORT[$name]=$base
+        PHONE_EXT[$name]=$ext
+        PHONE_TRANSPORT[$name]=$transport
+        PHONE_LOGPOS[$name]=0
+        # -s: SIP trace into out.log, the first thing to read when a call fails.
+        local af=-4
+        [[ $PHONE_IP == *:* ]] && af=-6
+        _phone_spawn "$name" "$dir" baresip $af -s -f "$dir" || fail "phone $name: cannot start baresip"
+        # Started: "baresip is ready". Failed to bind: "init failed (Address already in use)".
+        end=$(_deadline 5)
+        for ((i = 0; i < 50; i++)); do
+            [ "$(phone_count "$name" 'baresip is ready|init failed')" -ge 1 ] && break
+            phone_alive "$name" || break
+            _before "$end" || break
+            sleep 0.1
+        done
+        if [ "$(phone_count "$name" 'Address already in use')" -ge 1 ]; then
+            tst_log "phone $name: port block $base taken meanwhile (attempt $attempt), trying another"
+            phone_stop "$name" 2
+            mv "$dir/out.log" "$dir/out.log.$attempt"
+            continue
+        fi
+        tst_log "phone $name: baresip ext $ext/$transport sip $(_phone_host):$base rtp $((base + 10))-$((base + 19)) -> $reg"
+        return 0
+    done
+    fail "phone $name: baresip could not bind its ports in 3 attempts"
 }
 
 # bs_start_trunk NAME NUMBER [TONE_HZ] — baresip as the SIP provider behind [sipd] trunk:
