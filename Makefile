@@ -74,7 +74,7 @@ unit: all unit-bins
 	@BUILD=$(BUILD) tests/tools/run-tests.sh --unit-only
 
 bench: deps all
-	@bench/run-all.sh
+	@BUILD=$(BUILD) bench/run-all.sh
 
 fuzz: all
 	@tests/fuzz/run.sh

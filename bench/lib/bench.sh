@@ -154,7 +154,8 @@ stop_pid() {
 # ---------------------------------------------------------------- sipd
 # sipd_conf FILE SIP_PORT PASSWORD FIRST COUNT — a sipd config: free IPC ports,
 # data in $W, log_level warn, extensions 100, 101 and FIRST..FIRST+COUNT-1,
-# all with PASSWORD (like Kamailio's fixed password).
+# all with PASSWORD (like Kamailio's fixed password); call_waiting = yes, so
+# the one UAS registered as 101 takes many calls at once (else 486 Busy).
 sipd_conf() {
     local file=$1 port=$2 pass=$3 first=$4 count=$5 p
     p=($(free_ports 7))
@@ -179,6 +180,7 @@ trunk = 127.0.0.1:${p[6]}
 no_answer_timeout = 30
 max_expires = 7200
 auth_fail_limit = 100000
+call_waiting = yes
 [extensions]
 100 = $pass
 101 = $pass
