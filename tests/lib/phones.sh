@@ -35,6 +35,8 @@ PHONE_LIFETIME=${PHONE_LIFETIME:-120}
 # instead of auto-answering.
 PHONE_ANSWER=${PHONE_ANSWER:-auto}
 PHONE_IP=${PHONE_IP:-127.0.0.1}
+# PHONE_REGINT: registration expiry the phones ask for, in seconds (default 600).
+PHONE_REGINT=${PHONE_REGINT:-600}
 
 # _phone_host — PHONE_IP as it appears in a URI or host:port ([::1] for IPv6).
 _phone_host() {
@@ -221,8 +223,8 @@ CFG
         if [ -n "${PHONE_ACCOUNT:-}" ]; then   # a whole account line; @PORT@ = our SIP port
             printf '%s\n' "${PHONE_ACCOUNT//@PORT@/$base}" > "$dir/accounts"
         else
-            printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=%s;regint=600;mwi=no;pubint=0\n' \
-                "$ext" "$reg" "$transport" "$pass" "$PHONE_ANSWER" > "$dir/accounts"
+            printf '<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=%s;regint=%s;mwi=no;pubint=0\n' \
+                "$ext" "$reg" "$transport" "$pass" "$PHONE_ANSWER" "$PHONE_REGINT" > "$dir/accounts"
         fi
         PHONE_KIND[$name]=baresip
         PHONE_PORT[$name]=$base
@@ -309,7 +311,7 @@ display=0
 [proxy_0]
 reg_proxy=<sip:$reg;transport=$transport>
 reg_identity=sip:$ext@$reg
-reg_expires=600
+reg_expires=$PHONE_REGINT
 reg_sendregister=1
 publish=0
 [auth_info_0]
