@@ -7,6 +7,11 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BUILD      := build
+# Sanitizer objects never mix with plain ones: SANITIZE=1 builds in
+# build/san unless BUILD is given.
+ifeq ($(SANITIZE)$(origin BUILD),1file)
+BUILD      := build/san
+endif
 BIN        := $(BUILD)/bin
 OBJ        := $(BUILD)/obj
 
@@ -68,10 +73,10 @@ run: deps all
 	@tests/tools/run-suite.sh etc/sipserver.conf
 
 test: deps all unit-bins
-	@BUILD=$(BUILD) tests/tools/run-tests.sh
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/tools/run-tests.sh
 
 unit: all unit-bins
-	@BUILD=$(BUILD) tests/tools/run-tests.sh --unit-only
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/tools/run-tests.sh --unit-only
 
 bench: deps all
 	@BUILD=$(BUILD) bench/run-all.sh

@@ -10,13 +10,24 @@
 #
 # Options: --unit-only, --only PATTERN (integration units matching), -v.
 # Environment: TEST_JOBS (integration units at a time, default 2),
-# FUZZ_SECONDS (per fuzz target, default 20).
+# FUZZ_SECONDS (per fuzz target, default 20), SANITIZE=1 (binaries built
+# with ASan/UBSan: every report any program writes, leaks at a daemon's
+# exit included, lands in $BUILD/test-logs/sanitizer/ and counts as a
+# failure; ASAN_OPTIONS/UBSAN_OPTIONS already set are kept).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 export SIPSERVER_BIN=${SIPSERVER_BIN:-$BUILD/bin}
 LOGS=$BUILD/test-logs
 mkdir -p "$LOGS"
+SANLOGS=$LOGS/sanitizer
+case $SANLOGS in /*) ;; *) SANLOGS=$PWD/$SANLOGS ;; esac
+if [ "${SANITIZE:-}" = 1 ]; then
+    rm -rf "$SANLOGS"
+    mkdir -p "$SANLOGS"
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-log_path=$SANLOGS/asan:detect_leaks=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-log_path=$SANLOGS/ubsan:print_stacktrace=1}
+fi
 UNIT_ONLY=0
 ONLY=""
 VERBOSE=0
@@ -130,6 +141,17 @@ if [ "$UNIT_ONLY" -eq 0 ]; then
     for pid in "${!running[@]}"; do
         wait "$pid" 2>/dev/null
         report_unit "${running[$pid]}"
+    done
+fi
+
+if [ "${SANITIZE:-}" = 1 ]; then
+    echo "== sanitizer reports"
+    for report in "$SANLOGS"/*; do
+        [ -f "$report" ] || continue
+        failed=$((failed + 1))
+        failures+=("$(basename "$report")")
+        printf '  FAIL  %s\n' "$report"
+        grep -m3 -E 'ERROR|runtime error|SUMMARY' "$report" | sed 's/^/        /'
     done
 fi
 
