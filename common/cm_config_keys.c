@@ -65,6 +65,9 @@ const cm_cfg_key_t cm_config_keys[] = {
      "Seconds a throttled address is answered 403 without checking"},
     {"sipd", "call_waiting", CM_CFG_BOOL, "no", NOLIMIT,
      "Ring an extension that is already in a call instead of 486"},
+    {"sipd", "call_keepalive", CM_CFG_INT, "0", 0, 86400, NULL,
+     "Seconds between in-dialog OPTIONS sipd sends to both parties of an "
+     "established call; no answer or 481 ends the call; 0: off"},
     {"sipd", "max_message_size", CM_CFG_INT, "65536", 1024, 65536, NULL,
      "Largest SIP message in bytes; larger ones get 513"},
     {"sipd", "tcp_max_connections", CM_CFG_INT, "1024", 1, 100000, NULL,

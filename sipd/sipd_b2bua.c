@@ -94,6 +94,9 @@ typedef struct {
     int timer_answer;           //  no-answer timer, 0 if none
     int timer_ack;              //  2xx retransmission / ACK wait
     int timer_linger;           //  ENDED: forced removal
+    int timer_keepalive;        //  CONFIRMED: next in-dialog OPTIONS
+    int ka_txn[2];              //  keep-alive OPTIONS in flight: caller,
+                                //  callee (0 when none)
     int ack_wait_ms;            //  current 2xx retransmission interval
     int ack_waited_ms;          //  time spent waiting for the ACK
     bool callee_counted;        //  callee extension's call count taken
@@ -113,6 +116,7 @@ struct _sipd_b2bua_t {
     zhashx_t *timers;           //  "timer_id" -> uniqueid
     zhashx_t *busy;             //  extension -> number of its calls
     int no_answer_ms;           //  [sipd] no_answer_timeout
+    int keepalive_ms;           //  [sipd] call_keepalive, 0: off
     bool call_waiting;          //  [sipd] call_waiting
     char prefix[16];            //  [sipd] outgoing_prefix
     char host[64];              //  our address (Contact, From, SDP o=)
@@ -239,6 +243,10 @@ s_call_remove (sipd_b2bua_t *self, call_t *call)
     s_timer_stop (self, &call->timer_answer);
     s_timer_stop (self, &call->timer_ack);
     s_timer_stop (self, &call->timer_linger);
+    s_timer_stop (self, &call->timer_keepalive);
+    for (int i = 0; i < 2; i++)
+        if (call->ka_txn[i])
+            s_txn_del (self, call->ka_txn[i]);
     if (call->caller) {
         s_dialog_del (self, call->caller);
         char key[320];
@@ -501,6 +509,7 @@ s_call_end (sipd_b2bua_t *self, call_t *call)
     call->state = CALL_ENDED;
     s_timer_stop (self, &call->timer_answer);
     s_timer_stop (self, &call->timer_ack);
+    s_timer_stop (self, &call->timer_keepalive);
     s_cancel_forks (self, call, -1);
     s_emit_cdr (self, call->rec);
     s_ext_count (self, sipd_call_src (call->rec), -1);
@@ -789,7 +798,7 @@ s_relay_back (sipd_b2bua_t *self, call_t *call, relay_t *relay,
         if ((timed_out || code == 481) && call->state != CALL_ENDED) {
             int tag = from_caller ? SIPD_CAUSE_TAG_CALLEE_TIMEOUT
                                   : SIPD_CAUSE_TAG_CALLER_TIMEOUT;
-            s_release (call, tag, 0, 0);
+            s_release (call, tag, 0, SIPD_CAUSE_RECOVERY_ON_TIMER);
             char reason[96];
             sipd_cause_reason_format (SIPD_CAUSE_RECOVERY_ON_TIMER, reason,
                                       sizeof reason);
@@ -800,8 +809,69 @@ s_relay_back (sipd_b2bua_t *self, call_t *call, relay_t *relay,
     }
 }
 
+//  Session keep-alive ([sipd] call_keepalive): in an established call sipd
+//  sends an in-dialog OPTIONS to each party every keepalive_ms. Any final
+//  response proves the dialog is alive (even 405 or 501); no response at
+//  all (timer F) or 481 means the party is gone, and the call ends: BYE to
+//  the other party with Reason: Q.850;cause=102 and a CDR with call_tag
+//  103 (caller gone) or 205 (callee gone). Phones behind NAT also get
+//  their binding refreshed by it.
+static void
+s_keepalive_response (sipd_b2bua_t *self, call_t *call, int k,
+                      const osip_message_t *response, int code)
+{
+    if (code < 200)
+        return;
+    s_txn_del (self, call->ka_txn[k]);
+    call->ka_txn[k] = 0;
+    bool gone = code == 481 || (!response && (code == 408 || code == 503));
+    if (!gone || call->state == CALL_ENDED)
+        return;
+    CM_LOG_CALL (CM_LOG_WARN, "b2bua", call->id,
+                 "%s does not answer the keep-alive (%d): ending the call",
+                 k == 0 ? "caller" : "callee", code);
+    //  The CDR cause is the one our BYE carries.
+    s_release (call,
+               k == 0 ? SIPD_CAUSE_TAG_CALLER_TIMEOUT
+                      : SIPD_CAUSE_TAG_CALLEE_TIMEOUT,
+               0, SIPD_CAUSE_RECOVERY_ON_TIMER);
+    char reason[96];
+    sipd_cause_reason_format (SIPD_CAUSE_RECOVERY_ON_TIMER, reason,
+                              sizeof reason);
+    sipd_leg_t *other = k == 0 ? s_callee (call) : call->caller;
+    if (other)
+        s_send_bye (self, call, other, reason);
+    s_call_end (self, call);
+}
+
+//  Send the keep-alive OPTIONS to both parties (skipping one still in
+//  flight) and re-arm the timer.
+static void
+s_keepalive_send (sipd_b2bua_t *self, call_t *call)
+{
+    sipd_leg_t *legs[2] = {call->caller, s_callee (call)};
+    for (int k = 0; k < 2; k++) {
+        if (!legs[k] || call->ka_txn[k])
+            continue;
+        char contact[128];
+        s_contact (self, sipd_leg_dest (legs[k]), contact, sizeof contact);
+        osip_message_t *options
+            = sipd_leg_request (legs[k], "OPTIONS", contact, NULL, NULL);
+        if (!options)
+            continue;
+        int txn = sipd_server_send_request (self->server, &options,
+                                            sipd_leg_dest (legs[k]),
+                                            s_relay_response, self);
+        if (txn > 0) {
+            call->ka_txn[k] = txn;
+            s_txn_add (self, call, txn);
+        }
+    }
+    call->timer_keepalive = s_timer_start (self, call, self->keepalive_ms);
+}
+
 //  Every client transaction's responses land here: fork INVITEs, relayed
-//  in-dialog requests and our own BYEs.
+//  in-dialog requests, keep-alive OPTIONS and our own BYEs.
 static void
 s_relay_response (void *arg, int txn_id, const osip_message_t *response,
                   int code)
@@ -815,6 +885,11 @@ s_relay_response (void *arg, int txn_id, const osip_message_t *response,
         s_fork_response (self, call, i, response, code);
         return;
     }
+    for (int k = 0; k < 2; k++)
+        if (call->ka_txn[k] == txn_id) {
+            s_keepalive_response (self, call, k, response, code);
+            return;
+        }
     relay_t *relay = s_relay_find (call, txn_id);
     if (relay)
         s_relay_back (self, call, relay, response, code);
@@ -1277,6 +1352,9 @@ s_on_ack (void *arg, int txn_id, osip_message_t *request,
             fork->acked = true;
             free (sdp);
         }
+        if (self->keepalive_ms > 0)
+            call->timer_keepalive
+                = s_timer_start (self, call, self->keepalive_ms);
         CM_LOG_CALL (CM_LOG_DEBUG, "b2bua", call->id, "confirmed");
     }
     return 0;
@@ -1438,6 +1516,11 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
                                 : call->ack_wait_ms * 2;
         call->timer_ack = s_timer_start (self, call, call->ack_wait_ms);
     }
+    else if (timer_id == call->timer_keepalive) {
+        call->timer_keepalive = 0;
+        if (call->state == CALL_CONFIRMED)
+            s_keepalive_send (self, call);
+    }
     else if (timer_id == call->timer_linger) {
         call->timer_linger = 0;
         s_call_remove (self, call);
@@ -1491,6 +1574,8 @@ sipd_b2bua_new (sipd_server_t *server, sipd_registrar_t *registrar)
     self->no_answer_ms
         = (int) cm_config_int (config, "sipd", "no_answer_timeout") * 1000;
     self->call_waiting = cm_config_bool (config, "sipd", "call_waiting");
+    self->keepalive_ms
+        = (int) cm_config_int (config, "sipd", "call_keepalive") * 1000;
     snprintf (self->host, sizeof self->host, "%s",
               sipd_server_host (server));
     self->port = sipd_server_port (server);
