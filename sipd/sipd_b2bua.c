@@ -329,9 +329,14 @@ static bool
 s_has_token (const char *v, const char *token)
 {
     size_t n = strlen (token);
-    for (const char *p = v; p && *p; p++)
-        if (strncasecmp (p, token, n) == 0)
+    for (const char *p = v; p && *p; p++) {
+        bool starts = p == v || p[-1] == ',' || p[-1] == ' ' || p[-1] == '\t';
+        char end = p[n < strlen (p) ? n : strlen (p)];
+        if (starts && strncasecmp (p, token, n) == 0
+            && (end == 0 || end == ',' || end == ' ' || end == ';'
+                || end == '\t'))
             return true;
+    }
     return false;
 }
 
