@@ -225,38 +225,44 @@ s_put_media (s_buf_t *buf, sdp_media_t *med, char *error, size_t size)
         s_put_rejected (buf, med);
         return 0;
     }
-    //  Supported payload types, in the peer's order.
-    char pts[64] = "";
+    //  Supported payload types, in the peer's order, each once (a
+    //  repeated payload type in m= would otherwise be repeated here).
+    const char *kept[16];
+    size_t nkept = 0;
     bool has_voice = false;
-    for (int i = 0; i < osip_list_size (&med->m_payloads); i++) {
+    for (int i = 0; i < osip_list_size (&med->m_payloads)
+                    && nkept < sizeof kept / sizeof kept[0];
+         i++) {
         const char *pt = osip_list_get (&med->m_payloads, i);
         const char *codec = s_codec (med, pt);
-        if (!codec || strlen (pts) + strlen (pt) + 2 > sizeof pts)
+        bool seen = false;
+        for (size_t k = 0; codec && k < nkept; k++)
+            seen = seen || strcmp (kept[k], pt) == 0;
+        if (!codec || seen)
             continue;
         if (strcmp (codec, "telephone-event") != 0)
             has_voice = true;
-        strcat (pts, " ");
-        strcat (pts, pt);
+        kept[nkept++] = pt;
     }
     if (!has_voice) {
         s_put_rejected (buf, med);
         return 0;
     }
-    s_put (buf, "m=audio %ld %s%s\r\n", port, med->m_proto, pts);
+    s_put (buf, "m=audio %ld %s", port, med->m_proto);
+    for (size_t k = 0; k < nkept; k++)
+        s_put (buf, " %s", kept[k]);
+    s_put (buf, "\r\n");
     for (int i = 0; i < osip_list_size (&med->c_connections); i++)
         if (s_put_connection (buf, osip_list_get (&med->c_connections, i))) {
             snprintf (error, size, "malformed c= line");
             return -1;
         }
-    for (int i = 0; i < osip_list_size (&med->m_payloads); i++) {
-        const char *pt = osip_list_get (&med->m_payloads, i);
-        const char *codec = s_codec (med, pt);
-        if (!codec)
-            continue;
-        s_put (buf, "a=rtpmap:%s %s/8000\r\n", pt, codec);
-        const char *fmtp = s_fmtp (med, pt);
+    for (size_t k = 0; k < nkept; k++) {
+        const char *codec = s_codec (med, kept[k]);
+        s_put (buf, "a=rtpmap:%s %s/8000\r\n", kept[k], codec);
+        const char *fmtp = s_fmtp (med, kept[k]);
         if (fmtp && strcmp (codec, "telephone-event") == 0 && s_token (fmtp))
-            s_put (buf, "a=fmtp:%s %s\r\n", pt, fmtp);
+            s_put (buf, "a=fmtp:%s %s\r\n", kept[k], fmtp);
     }
     s_put (buf, "a=ptime:20\r\n");
     for (int i = 0; i < osip_list_size (&med->a_attributes); i++) {

@@ -127,6 +127,27 @@ test_linphone_telephone_event_96 (void **state)
     sipd_sdp_destroy (&leg);
 }
 
+//  A payload type repeated in m= is kept once, and its rtpmap too.
+static void
+test_duplicate_payload_types (void **state)
+{
+    (void) state;
+    const char *sdp = "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+                      "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                      "m=audio 7078 RTP/AVP 0 8 0 8 0 101 8\r\n"
+                      "a=rtpmap:101 telephone-event/8000\r\n";
+    sipd_sdp_t *leg = sipd_sdp_new ("127.0.0.1");
+    char error[128];
+    char *out = sipd_sdp_rewrite (leg, sdp, strlen (sdp), error, sizeof error);
+    assert_non_null (out);
+    assert_non_null (strstr (out, "m=audio 7078 RTP/AVP 0 8 101\r\n"));
+    char *first = strstr (out, "a=rtpmap:0 ");
+    assert_non_null (first);
+    assert_null (strstr (first + 1, "a=rtpmap:0 "));
+    free (out);
+    sipd_sdp_destroy (&leg);
+}
+
 //  Extract the o= version of an output.
 static unsigned long long
 s_version (const char *out)
@@ -315,6 +336,7 @@ main (void)
         cmocka_unit_test (test_baresip_offer),
         cmocka_unit_test (test_linphone_offer),
         cmocka_unit_test (test_linphone_telephone_event_96),
+        cmocka_unit_test (test_duplicate_payload_types),
         cmocka_unit_test (test_versions),
         cmocka_unit_test (test_hold_forms),
         cmocka_unit_test (test_bad_sdp),
