@@ -14,8 +14,9 @@
 #      every step) until a step has >= 0.1 % failed calls or cannot keep 95 %
 #      of the asked rate (a failed step is retried once); the best passing
 #      step is the result;
-#   3. sipd only: 10,000 concurrent established calls (long hold): sipd's
-#      VmRSS before, with all calls up and after they ended; kB per call.
+#   3. sipd only, restarted fresh: 10,000 concurrent established calls (long
+#      hold, placed at half the best rate, at most BENCH_CONCURRENT_RATE):
+#      sipd's VmRSS before, with all calls up and after they ended; kB per call.
 # Prints a per-step table, a result table and the ratio sipd/kamailio.
 # Exit: 0 both halves ran, 1 a half failed, 77 sipp missing.
 #
@@ -148,7 +149,22 @@ concurrent() {
     if [ "${BEST[$name]}" -gt 0 ] && [ $((BEST[$name] / 2)) -lt "$rate" ]; then rate=$((BEST[$name] / 2)); fi
     [ "$rate" -ge 10 ] || rate=10
     hold=$(( (CONC / rate + 20) * 1000 ))
+    # A fresh sipd (same config and port), so that the heap left over by the
+    # overloaded rate steps does not hide the memory the calls take.
+    [ -n "${UAS_PID[$name]:-}" ] && stop_pid "${UAS_PID[$name]}"
+    UAS_PID[$name]=
+    stop_pid "$pid"
+    if ! sipd_start "$W/sipd.conf" "${PORT[$name]}" 2>"$W/restart.err"; then
+        cat "$W/restart.err" >&2
+        return 1
+    fi
+    pid=$SIPD_PID
+    PID[$name]=$pid
+    sipp_run "uasreg2-$name" 20 -sf "$REG" -inf "$W/uas.csv" "127.0.0.1:${PORT[$name]}" \
+        -i 127.0.0.1 -p "${UAS_PORT[$name]}" -m 1 -nd -recv_timeout 5s
+    [ "$success" = 1 ] || { say "  $name: re-registering the UAS failed"; return 1; }
     uas_restart "$name" concurrent $(( CONC / rate + hold / 1000 + 120 ))
+    sleep 1
     CONC_RSS0=$(rss_kb "$pid")
     call_sipp "$name" "conc-$name" "$rate" "$CONC" "$hold" background
     conc_pid=$SIPP_BG_PID
