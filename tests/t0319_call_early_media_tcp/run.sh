@@ -14,6 +14,8 @@ timeout -k 2 15 $(sipp_cmd reg101 -t t1 -sf "$SC/register.xml" -s 101 -au 101 \
     || fail "SIPp could not register 101 over TCP"
 check "101 registered over TCP" sh -c "'$BIN/sipctl' -t 2000 $IPC_SIPD status | grep -q '\"transport\": *\"tcp\"'"
 sipp_bg callee -t t1 -sf "$SC/uas_early_media.xml" -p "$UAS_PORT"
+tcp_listening() { ss -Hltn "sport = :$1" | grep -q .; }
+check "the callee listens on TCP" wait_for 5 tcp_listening "$UAS_PORT"
 sipp_run caller -t t1 -sf "$SC/uac_early_media.xml" $(caller_args 101) -d 500 \
     || { sipp_dump caller; fail "caller scenario failed (no 183 with SDP?)"; }
 sipp_wait callee || { sipp_dump callee; fail "callee scenario failed"; }
