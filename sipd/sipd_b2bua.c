@@ -1190,7 +1190,7 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
         s_ext_count (self, sipd_call_src (call->rec), +1);
     if (!from_trunk)
         s_ext_state (self, sipd_call_src (call->rec), SIPD_CALL_STATE_BUSY);
-    s_respond_caller (self, call, 100, NULL, NULL, NULL, NULL);
+    //  (100 Trying was sent by sipd_server when the INVITE arrived.)
     CM_LOG_CALL (CM_LOG_INFO, "b2bua", call->id,
                  "INVITE src=%s dialed=%s sip_call_id=%s", CM_PII (sipd_call_src (call->rec)),
                  CM_PII (sipd_call_dialed (call->rec)), sipd_leg_call_id (call->caller));
