@@ -1,6 +1,6 @@
 //  test_sipd_nist — unit tests for sipd_nist: keys (RFC 3261 and RFC 2543
-//  style), add/find, the Trying/Proceeding/Completed life, expiry, and
-//  bad input.
+//  style), add/find, the Trying/Proceeding/Completed life, expiry, bad
+//  input, and a burst of lingering transactions (record chunks, indexes).
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,12 +157,124 @@ test_life (void **state)
     sipd_nist_destroy (&nist);
 }
 
+//  A burst: thousands of lingering transactions (many record chunks, the
+//  indexes growing), found by key and id, a response larger than a chunk,
+//  expiry in order, and nothing left afterwards.
+static void
+test_burst (void **state)
+{
+    (void) state;
+    sipd_nist_t *nist = sipd_nist_new ();
+    sipd_source_t src = {.transport = SIPD_TRANSPORT_UDP, .ip = "192.0.2.1",
+                         .port = 5060};
+    const int count = 3000;
+    char response[600];
+    memset (response, 'r', sizeof response - 1);
+    response[sizeof response - 1] = '\0';
+    char **keys = calloc ((size_t) count, sizeof (char *));
+    assert_non_null (keys);
+    for (int i = 0; i < count; i++) {
+        char via[96];
+        snprintf (via, sizeof via, "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK%d",
+                  i);
+        osip_message_t *req = s_request ("REGISTER", via);
+        keys[i] = sipd_nist_key (req);
+        src.port = 1000 + i;
+        assert_int_equal (sipd_nist_add (nist, i + 1, keys[i], &req, &src,
+                                         &src), 0);
+        //  the first 1,000 complete at t=1000, the rest at t=2000
+        int64_t now = i < 1000 ? 1000 : 2000;
+        snprintf (response, 16, "SIP/2.0 %d", i);
+        size_t len = strlen (response);
+        response[len] = 'r';
+        assert_int_equal (sipd_nist_record (nist, i + 1, response,
+                                            sizeof response - 1, true, now,
+                                            SIPD_NIST_LINGER_MS), 0);
+        response[len] = '\0';
+    }
+    //  one response bigger than a record chunk
+    size_t big_len = 200 * 1024;
+    char *big = malloc (big_len + 1);
+    assert_non_null (big);
+    memset (big, 'b', big_len);
+    big[big_len] = '\0';
+    osip_message_t *req = s_request ("MESSAGE",
+                                     "SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKbig");
+    char *big_key = sipd_nist_key (req);
+    assert_int_equal (sipd_nist_add (nist, 99999, big_key, &req, &src, &src),
+                      0);
+    assert_int_equal (sipd_nist_record (nist, 99999, big, big_len, true, 2000,
+                                        SIPD_NIST_LINGER_MS), 0);
+    sipd_nist_expire (nist, 2000);     //  frees the retired entries only
+    assert_int_equal (sipd_nist_size (nist), count + 1);
+    for (int i = 0; i < count; i += 7) {
+        assert_int_equal (sipd_nist_find (nist, keys[i]), i + 1);
+        assert_true (sipd_nist_exists (nist, i + 1));
+        assert_false (sipd_nist_is_open (nist, i + 1));
+        assert_null (sipd_nist_request (nist, i + 1));
+        assert_int_equal (sipd_nist_dest (nist, i + 1)->port, 1000 + i);
+        assert_int_equal (sipd_nist_source (nist, i + 1)->port, 1000 + i);
+        size_t len = 0;
+        const char *last = sipd_nist_last (nist, i + 1, &len);
+        assert_int_equal (len, sizeof response - 1);
+        char head[16];
+        snprintf (head, sizeof head, "SIP/2.0 %d", i);
+        assert_memory_equal (last, head, strlen (head));
+        assert_int_equal (last[len - 1], 'r');
+        assert_int_equal (last[len], '\0');
+    }
+    size_t len = 0;
+    assert_memory_equal (sipd_nist_last (nist, 99999, &len), big, big_len);
+    assert_int_equal (len, big_len);
+    //  a lingering key or id cannot be added again
+    req = s_request ("REGISTER", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK5");
+    assert_int_equal (sipd_nist_add (nist, 5000, keys[5], &req, &src, &src),
+                      -1);
+    req = s_request ("REGISTER", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKnew");
+    char *new_key = sipd_nist_key (req);
+    assert_int_equal (sipd_nist_add (nist, 6, new_key, &req, &src, &src), -1);
+    assert_int_equal (sipd_nist_find (nist, new_key), 0);
+
+    //  the first thousand go, in order; the rest stay findable
+    sipd_nist_expire (nist, 1000 + SIPD_NIST_LINGER_MS);
+    assert_int_equal (sipd_nist_size (nist), count - 1000 + 1);
+    for (int i = 0; i < count; i++) {
+        assert_int_equal (sipd_nist_find (nist, keys[i]),
+                          i < 1000 ? 0 : i + 1);
+        assert_int_equal (sipd_nist_exists (nist, i + 1), i >= 1000);
+    }
+    assert_null (sipd_nist_last (nist, 1, NULL));
+    //  an expired key is new again
+    req = s_request ("REGISTER", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3");
+    assert_int_equal (sipd_nist_add (nist, 70000, keys[3], &req, &src, &src),
+                      0);
+    assert_true (sipd_nist_is_open (nist, 70000));
+    sipd_nist_expire (nist, 2000 + SIPD_NIST_LINGER_MS);
+    assert_int_equal (sipd_nist_size (nist), 1);   //  the open one
+    assert_int_equal (sipd_nist_find (nist, big_key), 0);
+    for (int i = 1000; i < count; i++)
+        assert_int_equal (sipd_nist_find (nist, keys[i]), 0);
+    //  and the memory is reused after everything went
+    assert_int_equal (sipd_nist_record (nist, 70000, "SIP/2.0 200 OK", 14,
+                                        true, 3000, SIPD_NIST_LINGER_MS), 0);
+    assert_int_equal (sipd_nist_find (nist, keys[3]), 70000);
+    assert_string_equal (sipd_nist_last (nist, 70000, NULL), "SIP/2.0 200 OK");
+    for (int i = 0; i < count; i++)
+        free (keys[i]);
+    free (keys);
+    free (big);
+    free (big_key);
+    free (new_key);
+    sipd_nist_destroy (&nist);     //  with a lingering record left
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_keys),
         cmocka_unit_test (test_life),
+        cmocka_unit_test (test_burst),
     };
     return cmocka_run_group_tests (tests, s_setup, NULL);
 }
