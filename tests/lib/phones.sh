@@ -15,11 +15,19 @@
 #     phone_tone a                            # rough frequency (Hz) of what a heard
 #     phones_stop_all                         # before stop_daemon sipd (pitfall 11)
 #
+# Also: phones_call_scenario (the whole register/call/audio/status/CDR check of t0501-t0506),
+# bs_start_trunk (baresip as the provider at [sipd] trunk), phone_answer (PHONE_ANSWER=manual),
+# phone_dial_uri, bs_trace (baresip's SIP trace, one line a message), sipd_ext /
+# sipd_wait_state (sipd's `status`), cdr_find / cdr_wait / cdr_count (cdrd's cdr.query when
+# the test started cdrd, else sipd's journal). tests/tools/phones-selftest.sh runs the same
+# helpers against Kamailio, to tell a harness problem from a sipd one.
+#
 # Every phone NAME has a directory $T/phone-NAME with its config, out.log (stdout+stderr),
 # for linphonec also linphonec.log (debug log with RTP statistics), and the recorded audio.
 # Each phone gets a block of 20 free ports from 20000-29999: SIP on base (TCP+UDP),
 # baresip's TLS on base+1 (it always binds sip_listen port + 1), RTP in base+10..base+19,
-# so phones never collide with each other or with tst_config's ports (those are >= 30000).
+# so phones never collide with each other or with tst_config's ports (those are >= 30000);
+# blocks are reserved across parallel test runs (phone_alloc_block).
 # Processes run under `timeout -k 3 120` and are tracked with tst_track.
 # The registrar is 127.0.0.1:$SIP_PORT unless PHONE_REGISTRAR=host:port is set.
 # PHONE_IP=::1 (before starting phones) runs them over IPv6 loopback; the registrar is then
