@@ -95,9 +95,13 @@ docs: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/sipserver
 	install -m 755 $(addprefix $(BIN)/,$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 etc/sipserver.conf $(DESTDIR)$(PREFIX)/etc/sipserver/
+	install -m 640 etc/sipserver.conf $(DESTDIR)$(PREFIX)/etc/sipserver/
 	install -d $(DESTDIR)$(PREFIX)/share/sipserver/sql
-	cp -r cdrd/sql/. $(DESTDIR)$(PREFIX)/share/sipserver/sql/ 2>/dev/null || true
+	install -m 644 cdrd/sql/*.sql $(DESTDIR)$(PREFIX)/share/sipserver/sql/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for unit in deploy/systemd/*; do \
+	    sed 's|@PREFIX@|$(PREFIX)|g' $$unit > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$unit); \
+	done
 
 clean:
 	rm -rf $(BUILD)
