@@ -41,6 +41,7 @@ typedef enum { S_MD5 = 0, S_SHA256 = 1 } s_algo_t;
 //  One extension's precomputed HA1 values, binary (10,000 extensions
 //  should cost well under a megabyte).
 typedef struct {
+    const char *number;         //  extension number (in the auth's pool)
     unsigned char md5[16];      //  MD5(user:realm:password)
     unsigned char sha256[32];   //  SHA-256(...), valid when has_sha256
     bool has_sha256;            //  false for an md5:HA1 password
@@ -64,7 +65,10 @@ struct _sipd_auth_t {
     zlist_t *md5_agents;            //  User-Agent prefixes offered MD5 only
     int lifetime;                   //  nonce lifetime, seconds
     unsigned char secret[SECRET_SIZE];  //  HMAC key, random per process
-    zhashx_t *users;                //  number -> s_user_t (owned)
+    s_user_t *users;                //  sorted by number (owned): one
+                                    //  block, no hash item per extension
+    size_t user_count;              //  entries in users
+    char *numbers;                  //  the numbers, NUL-separated (owned)
     s_used_t *used;                 //  used-nonce slots (owned)
     size_t slots;                   //  size of used[], a power of 2
     size_t tracked;                 //  slots in use
@@ -84,13 +88,6 @@ static int64_t
 s_now (sipd_auth_t *self)
 {
     return self->clock (self->clock_arg);
-}
-
-static void
-s_free (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
 }
 
 static void
@@ -198,6 +195,27 @@ s_offered (sipd_auth_t *self, s_algo_t algo)
     return false;
 }
 
+static int
+s_user_cmp (const void *a, const void *b)
+{
+    return strcmp (((const s_user_t *) a)->number,
+                   ((const s_user_t *) b)->number);
+}
+
+static int
+s_user_key_cmp (const void *key, const void *user)
+{
+    return strcmp ((const char *) key, ((const s_user_t *) user)->number);
+}
+
+//  The extension's HA1 values, or NULL for an unknown number.
+static s_user_t *
+s_user_find (sipd_auth_t *self, const char *number)
+{
+    return (s_user_t *) bsearch (number, self->users, self->user_count,
+                                 sizeof (s_user_t), s_user_key_cmp);
+}
+
 sipd_auth_t *
 sipd_auth_new (cm_config_t *config)
 {
@@ -232,8 +250,6 @@ sipd_auth_new (cm_config_t *config)
             zlist_append (self->md5_agents, item);
     }
     free (agents);
-    self->users = zhashx_new ();
-    zhashx_set_destructor (self->users, s_free);
     self->slots = MIN_SLOTS;
     self->used = (s_used_t *) zmalloc (self->slots * sizeof (s_used_t));
     if (RAND_bytes (self->secret, SECRET_SIZE) != 1) {
@@ -242,20 +258,30 @@ sipd_auth_new (cm_config_t *config)
         return NULL;
     }
     zhashx_t *map = cm_config_map (config, "extensions");
+    size_t pool = 1;
+    for (void *item = zhashx_first (map); item; item = zhashx_next (map))
+        pool += strlen ((const char *) zhashx_cursor (map)) + 1;
+    self->users = (s_user_t *) zmalloc ((zhashx_size (map) + 1)
+                                        * sizeof (s_user_t));
+    self->numbers = (char *) zmalloc (pool);
+    char *cursor = self->numbers;
     for (const char *password = (const char *) zhashx_first (map); password;
          password = (const char *) zhashx_next (map)) {
         const char *number = (const char *) zhashx_cursor (map);
-        s_user_t *user = (s_user_t *) zmalloc (sizeof (s_user_t));
+        s_user_t *user = &self->users[self->user_count];
         if (s_user_init (user, number, self->realm, password) != 0) {
             CM_LOG (CM_LOG_ERROR, "auth",
                     "extension %s: md5: password is not 32 hex digits",
                     CM_PII (number));
-            free (user);
             sipd_auth_destroy (&self);
             return NULL;
         }
-        zhashx_insert (self->users, number, user);
+        size_t len = strlen (number) + 1;
+        user->number = memcpy (cursor, number, len);
+        cursor += len;
+        self->user_count++;
     }
+    qsort (self->users, self->user_count, sizeof (s_user_t), s_user_cmp);
     return self;
 }
 
@@ -267,7 +293,10 @@ sipd_auth_destroy (sipd_auth_t **self_p)
     if (!self)
         return;
     OPENSSL_cleanse (self->secret, SECRET_SIZE);
-    zhashx_destroy (&self->users);
+    if (self->users)
+        OPENSSL_cleanse (self->users, self->user_count * sizeof (s_user_t));
+    free (self->users);
+    free (self->numbers);
     free (self->used);
     zlist_destroy (&self->md5_agents);
     free (self->realm);
@@ -329,7 +358,7 @@ s_challenge (sipd_auth_t *self, osip_message_t *response, const char *user,
         return -1;
     const char *name = code == 401 ? "WWW-Authenticate" : "Proxy-Authenticate";
     if (user) {
-        s_user_t *entry = (s_user_t *) zhashx_lookup (self->users, user);
+        s_user_t *entry = s_user_find (self, user);
         md5_only = md5_only || (entry && !entry->has_sha256);
     }
     //  RFC 8760 §2.4: one header per algorithm, most preferred first.
@@ -651,7 +680,7 @@ sipd_auth_verify (sipd_auth_t *self, const osip_message_t *request,
     }
     if (user && size)
         snprintf (user, size, "%s", creds.username);
-    s_user_t *entry = (s_user_t *) zhashx_lookup (self->users, creds.username);
+    s_user_t *entry = s_user_find (self, creds.username);
     s_algo_t algo = S_MD5;
     if (creds.algorithm && strcasecmp (creds.algorithm, "SHA-256") == 0)
         algo = S_SHA256;
@@ -706,7 +735,7 @@ bool
 sipd_auth_has_user (sipd_auth_t *self, const char *number)
 {
     assert (self);
-    return number && zhashx_lookup (self->users, number) != NULL;
+    return number && s_user_find (self, number) != NULL;
 }
 
 void

@@ -16,7 +16,10 @@
 #include "cm_log.h"
 
 struct _sipd_dialplan_t {
-    zhashx_t *extensions;       //  owned: number -> "" (a set)
+    char **numbers;             //  extension numbers, sorted (owned
+                                //  array; the strings live in pool)
+    size_t count;               //  entries in numbers
+    char *pool;                 //  the numbers, NUL-separated (owned)
     char prefix[16];            //  outgoing_prefix, may be empty
     bool has_trunk;             //  a trunk is configured
     char trunk_ip[64];          //  trunk numeric address
@@ -38,18 +41,51 @@ s_resolve (const char *host, char *ip, size_t size)
     return rc == 0 ? 0 : -1;
 }
 
+static int
+s_strcmp (const void *a, const void *b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static int
+s_key_cmp (const void *key, const void *item)
+{
+    return strcmp ((const char *) key, *(char *const *) item);
+}
+
+static bool
+s_is_extension (sipd_dialplan_t *self, const char *number)
+{
+    return bsearch (number, self->numbers, self->count, sizeof (char *),
+                    s_key_cmp)
+           != NULL;
+}
+
 sipd_dialplan_t *
 sipd_dialplan_new (zhashx_t *extensions, const char *outgoing_prefix,
                    const char *trunk)
 {
     sipd_dialplan_t *self = (sipd_dialplan_t *) zmalloc (sizeof *self);
-    self->extensions = zhashx_new ();
-    if (extensions) {
+    //  A sorted array rather than a hash: 10,000 extensions cost ~14
+    //  bytes each instead of ~90 (hash item and key copy).
+    size_t total = extensions ? zhashx_size (extensions) : 0;
+    size_t pool = 1;
+    if (extensions)
         for (void *v = zhashx_first (extensions); v;
              v = zhashx_next (extensions))
-            zhashx_insert (self->extensions,
-                           (const char *) zhashx_cursor (extensions), "");
-    }
+            pool += strlen ((const char *) zhashx_cursor (extensions)) + 1;
+    self->numbers = (char **) zmalloc ((total + 1) * sizeof (char *));
+    self->pool = (char *) zmalloc (pool);
+    char *cursor = self->pool;
+    if (extensions)
+        for (void *v = zhashx_first (extensions); v;
+             v = zhashx_next (extensions)) {
+            const char *number = (const char *) zhashx_cursor (extensions);
+            size_t len = strlen (number) + 1;
+            self->numbers[self->count++] = memcpy (cursor, number, len);
+            cursor += len;
+        }
+    qsort (self->numbers, self->count, sizeof (char *), s_strcmp);
     if (outgoing_prefix && strlen (outgoing_prefix) < sizeof self->prefix)
         strcpy (self->prefix, outgoing_prefix);
     else if (outgoing_prefix) {
@@ -78,7 +114,8 @@ sipd_dialplan_destroy (sipd_dialplan_t **self_p)
     assert (self_p);
     if (*self_p) {
         sipd_dialplan_t *self = *self_p;
-        zhashx_destroy (&self->extensions);
+        free (self->numbers);
+        free (self->pool);
         free (self);
         *self_p = NULL;
     }
@@ -111,7 +148,7 @@ sipd_dialplan_route (sipd_dialplan_t *self, const char *dialed,
     route->direction = from_trunk ? SIPD_DIR_INBOUND : SIPD_DIR_INTERNAL;
     if (!dialed || !*dialed || strlen (dialed) >= sizeof route->number)
         return SIPD_ROUTE_NONE;
-    if (zhashx_lookup (self->extensions, dialed)) {
+    if (s_is_extension (self, dialed)) {
         route->kind = SIPD_ROUTE_EXTENSION;
         strcpy (route->number, dialed);
         return route->kind;
@@ -135,7 +172,7 @@ bool
 sipd_dialplan_is_extension (sipd_dialplan_t *self, const char *number)
 {
     assert (self);
-    return number && zhashx_lookup (self->extensions, number) != NULL;
+    return number && s_is_extension (self, number);
 }
 
 bool

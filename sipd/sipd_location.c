@@ -58,7 +58,10 @@ typedef struct {
 } s_ext_t;
 
 struct _sipd_location_t {
-    zhashx_t *exts;             //  number -> s_ext_t (owned)
+    s_ext_t *exts;              //  configured extensions, sorted by
+                                //  s_number_cmp (owned): one block, no
+                                //  hash item and key copy per extension
+    size_t ext_count;           //  entries in exts
     char *path;                 //  registrations.json or NULL (owned)
     char *tmp_path;             //  its temporary sibling (owned)
     sipd_events_t *events;      //  publisher or NULL (borrowed)
@@ -124,17 +127,15 @@ s_binding_new (const sipd_contact_t *contact)
     return binding;
 }
 
+//  Free the bindings of ext (the entry itself is part of the array).
 static void
-s_ext_destroy (void **item_p)
+s_ext_free (s_ext_t *ext)
 {
-    s_ext_t *ext = (s_ext_t *) *item_p;
-    if (ext) {
-        for (int i = 0; i < ext->count; i++)
-            s_binding_destroy ((void **) &ext->bindings[i]);
-        free (ext->bindings);
-        free (ext);
-    }
-    *item_p = NULL;
+    for (int i = 0; i < ext->count; i++)
+        s_binding_destroy ((void **) &ext->bindings[i]);
+    free (ext->bindings);
+    ext->bindings = NULL;
+    ext->count = 0;
 }
 
 static const char *
@@ -198,6 +199,36 @@ s_publish_reg (sipd_location_t *self, s_ext_t *ext,
     (void) sipd_events_publish (self->events, "reg", &body);  //  logged
 }
 
+//  Shorter numbers first, then lexical: numeric order for digit strings.
+static int
+s_number_order (const char *x, const char *y)
+{
+    size_t lx = strlen (x), ly = strlen (y);
+    return lx != ly ? (lx < ly ? -1 : 1) : strcmp (x, y);
+}
+
+static int
+s_ext_cmp (const void *a, const void *b)
+{
+    return s_number_order (((const s_ext_t *) a)->number,
+                           ((const s_ext_t *) b)->number);
+}
+
+static int
+s_key_cmp (const void *key, const void *ext)
+{
+    return s_number_order ((const char *) key,
+                           ((const s_ext_t *) ext)->number);
+}
+
+//  The configured extension number, or NULL.
+static s_ext_t *
+s_lookup (sipd_location_t *self, const char *number)
+{
+    return (s_ext_t *) bsearch (number, self->exts, self->ext_count,
+                                sizeof (s_ext_t), s_key_cmp);
+}
+
 sipd_location_t *
 sipd_location_new (zhashx_t *numbers, const char *spool_dir,
                    sipd_events_t *events)
@@ -205,8 +236,8 @@ sipd_location_new (zhashx_t *numbers, const char *spool_dir,
     assert (numbers);
     sipd_location_t *self
         = (sipd_location_t *) zmalloc (sizeof (sipd_location_t));
-    self->exts = zhashx_new ();
-    zhashx_set_destructor (self->exts, s_ext_destroy);
+    self->exts = (s_ext_t *) zmalloc (
+        (zhashx_size (numbers) + 1) * sizeof (s_ext_t));
     self->events = events;
     self->clock = s_time;
     for (void *item = zhashx_first (numbers); item;
@@ -217,11 +248,11 @@ sipd_location_new (zhashx_t *numbers, const char *spool_dir,
                     "ignored", CM_PII (number));
             continue;
         }
-        s_ext_t *ext = (s_ext_t *) zmalloc (sizeof (s_ext_t));
+        s_ext_t *ext = &self->exts[self->ext_count++];
         snprintf (ext->number, sizeof ext->number, "%s", number);
         ext->published = "offline";
-        zhashx_insert (self->exts, number, ext);
     }
+    qsort (self->exts, self->ext_count, sizeof (s_ext_t), s_ext_cmp);
     if (spool_dir) {
         self->path = zsys_sprintf ("%s/%s", spool_dir, FILE_NAME);
         self->tmp_path = zsys_sprintf ("%s/%s.tmp", spool_dir, FILE_NAME);
@@ -238,7 +269,9 @@ sipd_location_destroy (sipd_location_t **self_p)
         return;
     if (self->dirty)
         (void) sipd_location_flush (self);  //  failure logged
-    zhashx_destroy (&self->exts);
+    for (size_t i = 0; i < self->ext_count; i++)
+        s_ext_free (&self->exts[i]);
+    free (self->exts);
     zstr_free (&self->path);
     zstr_free (&self->tmp_path);
     free (self);
@@ -257,7 +290,7 @@ bool
 sipd_location_has_extension (sipd_location_t *self, const char *number)
 {
     assert (self);
-    return number && zhashx_lookup (self->exts, number) != NULL;
+    return number && s_lookup (self, number) != NULL;
 }
 
 //  Does binding stand for contact? Instance ids win (RFC 5626 §6);
@@ -287,7 +320,7 @@ sipd_location_check (sipd_location_t *self, const char *number,
 {
     assert (self);
     assert (contact);
-    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+    s_ext_t *ext = number ? s_lookup (self, number)
                           : NULL;
     int index = ext ? s_find (ext, contact) : -1;
     if (index < 0)
@@ -331,7 +364,7 @@ sipd_location_bind (sipd_location_t *self, const char *number,
 {
     assert (self);
     assert (contact);
-    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+    s_ext_t *ext = number ? s_lookup (self, number)
                           : NULL;
     if (!ext || !contact->uri || !contact->call_id)
         return -1;
@@ -376,7 +409,7 @@ sipd_location_unbind (sipd_location_t *self, const char *number,
 {
     assert (self);
     assert (contact);
-    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+    s_ext_t *ext = number ? s_lookup (self, number)
                           : NULL;
     int index = ext ? s_find (ext, contact) : -1;
     if (index < 0)
@@ -391,7 +424,7 @@ sipd_location_unbind_all (sipd_location_t *self, const char *number,
                           const char *call_id, uint32_t cseq)
 {
     assert (self);
-    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+    s_ext_t *ext = number ? s_lookup (self, number)
                           : NULL;
     if (!ext)
         return 0;
@@ -424,7 +457,7 @@ sipd_location_contacts (sipd_location_t *self, const char *number,
                         sipd_contact_t *contacts, int max)
 {
     assert (self);
-    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+    s_ext_t *ext = number ? s_lookup (self, number)
                           : NULL;
     if (!ext || !contacts || max <= 0)
         return 0;
@@ -448,7 +481,7 @@ sipd_location_set_call_state (sipd_location_t *self, const char *number,
                               sipd_call_state_t state)
 {
     assert (self);
-    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+    s_ext_t *ext = number ? s_lookup (self, number)
                           : NULL;
     if (!ext || state < SIPD_CALL_STATE_IDLE || state > SIPD_CALL_STATE_BUSY)
         return -1;
@@ -461,37 +494,12 @@ const char *
 sipd_location_state (sipd_location_t *self, const char *number)
 {
     assert (self);
-    s_ext_t *ext = number ? (s_ext_t *) zhashx_lookup (self->exts, number)
+    s_ext_t *ext = number ? s_lookup (self, number)
                           : NULL;
     return ext ? s_state (ext) : NULL;
 }
 
-//  Shorter numbers first, then lexical: numeric order for digit strings.
-static int
-s_number_cmp (const void *a, const void *b)
-{
-    const char *x = *(const char *const *) a;
-    const char *y = *(const char *const *) b;
-    size_t lx = strlen (x), ly = strlen (y);
-    return lx != ly ? (lx < ly ? -1 : 1) : strcmp (x, y);
-}
 
-//  Configured numbers, sorted (numerically when lengths differ, so 99
-//  comes before 100). Caller frees the array, not the strings.
-static const char **
-s_sorted_numbers (sipd_location_t *self, size_t *count_p)
-{
-    size_t count = zhashx_size (self->exts);
-    const char **numbers
-        = (const char **) zmalloc ((count + 1) * sizeof (char *));
-    size_t i = 0;
-    for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
-         ext = (s_ext_t *) zhashx_next (self->exts))
-        numbers[i++] = ext->number;
-    qsort (numbers, count, sizeof (char *), s_number_cmp);
-    *count_p = count;
-    return numbers;
-}
 
 //  The status object of one extension.
 static json_t *
@@ -529,21 +537,20 @@ sipd_location_status (sipd_location_t *self, const char *number,
     json_t *list = json_array ();
     size_t total = 0;
     if (number) {
-        s_ext_t *ext = (s_ext_t *) zhashx_lookup (self->exts, number);
+        s_ext_t *ext = s_lookup (self, number);
         if (ext)
             json_array_append_new (list, s_ext_status (self, ext, now));
         total = ext ? 1 : 0;
         offset = 0;
     }
     else {
-        const char **numbers = s_sorted_numbers (self, &total);
+        //  the array is in number order already
+        total = self->ext_count;
         if (limit > SIPD_LOCATION_STATUS_MAX)
             limit = SIPD_LOCATION_STATUS_MAX;
-        for (size_t i = offset; i < total && i - offset < limit; i++) {
-            s_ext_t *ext = (s_ext_t *) zhashx_lookup (self->exts, numbers[i]);
-            json_array_append_new (list, s_ext_status (self, ext, now));
-        }
-        free (numbers);
+        for (size_t i = offset; i < total && i - offset < limit; i++)
+            json_array_append_new (list,
+                                   s_ext_status (self, &self->exts[i], now));
     }
     return json_pack ("{s:o, s:I, s:I}", "extensions", list, "total",
                       (json_int_t) total, "offset", (json_int_t) offset);
@@ -555,8 +562,8 @@ sipd_location_tick (sipd_location_t *self)
     assert (self);
     int64_t now = s_now (self);
     int expired = 0;
-    for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
-         ext = (s_ext_t *) zhashx_next (self->exts)) {
+    for (s_ext_t *ext = self->exts; ext < self->exts + self->ext_count;
+         ext++) {
         if (ext->count == 0)
             continue;
         for (int i = 0; i < ext->count;) {
@@ -641,8 +648,8 @@ sipd_location_flush (sipd_location_t *self)
     if (file) {
         fprintf (file, "{\"v\":%d,\"bindings\":[", FILE_VERSION);
         const char *sep = "";
-        for (s_ext_t *ext = (s_ext_t *) zhashx_first (self->exts); ext;
-             ext = (s_ext_t *) zhashx_next (self->exts)) {
+        for (s_ext_t *ext = self->exts;
+             ext < self->exts + self->ext_count; ext++) {
             for (int i = 0; i < ext->count; i++) {
                 fputs (sep, file);
                 s_put_binding (file, ext->number, ext->bindings[i]);

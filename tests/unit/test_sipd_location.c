@@ -453,6 +453,44 @@ test_write_coalescing (void **state)
     assert_int_equal (s_file_bindings (fx), 1);
 }
 
+//  Many extensions of mixed lengths: each is found, others are not, and
+//  the status list comes in number order (99 before 100).
+static void
+test_many_extensions (void **state)
+{
+    (void) state;
+    zhashx_t *numbers = zhashx_new ();
+    for (int n = 1; n <= 3000; n += 3) {
+        char number[16];
+        snprintf (number, sizeof number, "%d", n);
+        zhashx_insert (numbers, number, "pw");
+    }
+    sipd_location_t *loc = sipd_location_new (numbers, NULL, NULL);
+    for (int n = 0; n <= 3000; n++) {
+        char number[16];
+        snprintf (number, sizeof number, "%d", n);
+        assert_int_equal (sipd_location_has_extension (loc, number),
+                          n % 3 == 1);
+    }
+    assert_false (sipd_location_has_extension (loc, ""));
+    assert_false (sipd_location_has_extension (loc, "0001"));
+    json_t *status = sipd_location_status (loc, NULL, 30, 5);
+    assert_int_equal (json_integer_value (json_object_get (status, "total")),
+                      1000);
+    json_t *list = json_object_get (status, "extensions");
+    assert_int_equal (json_array_size (list), 5);
+    for (size_t i = 0; i < 5; i++) {
+        char number[16];
+        snprintf (number, sizeof number, "%zu", 1 + 3 * (30 + i));
+        assert_string_equal (json_string_value (json_object_get (
+                                 json_array_get (list, i), "number")),
+                             number);
+    }
+    json_decref (status);
+    sipd_location_destroy (&loc);
+    zhashx_destroy (&numbers);
+}
+
 int
 main (void)
 {
@@ -468,6 +506,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_persistence, s_setup,
                                          s_teardown),
+        cmocka_unit_test (test_many_extensions),
         cmocka_unit_test_setup_teardown (test_write_coalescing, s_setup,
                                          s_teardown),
     };
