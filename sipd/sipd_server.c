@@ -441,6 +441,13 @@ s_answer_register (sipd_server_t *self, int txn_id,
     }
     osip_message_t *response
         = sipd_registrar_handle (self->registrar, request, source);
+    //  A TCP connection that registered a phone stays open as long as the
+    //  longest binding it can carry (see sipd_transport_keep_open).
+    if (response && osip_message_get_status_code (response) == 200
+        && source->transport == SIPD_TRANSPORT_TCP)
+        sipd_transport_keep_open (
+            self->transport, source->conn_id,
+            (int) cm_config_int (self->config, "sipd", "max_expires") + 32);
     if (response)
         sipd_server_respond (self, txn_id, &response);
     else

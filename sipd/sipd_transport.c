@@ -41,6 +41,7 @@ typedef struct {
     bool closing;               //  close once out is empty
     bool want_out;              //  poller registered with POLLOUT
     time_t last_active;         //  monotonic seconds of last traffic
+    time_t keep_until;          //  no idle close before this (bindings)
 } s_conn_t;
 
 struct _sipd_transport_t {
@@ -517,7 +518,8 @@ s_idle_sweep (zloop_t *loop, int timer_id, void *arg)
     zlistx_t *idle = zlistx_new ();
     s_conn_t *conn = zlistx_first (self->conns);
     while (conn) {
-        if (now - conn->last_active >= self->limits.idle_timeout)
+        if (now - conn->last_active >= self->limits.idle_timeout
+            && now >= conn->keep_until)
             zlistx_add_end (idle, conn);
         conn = zlistx_next (self->conns);
     }
@@ -720,6 +722,18 @@ sipd_transport_on_close (sipd_transport_t *self, sipd_transport_closed_fn *fn,
     assert (self);
     self->closed_fn = fn;
     self->closed_arg = arg;
+}
+
+void
+sipd_transport_keep_open (sipd_transport_t *self, int conn_id, int seconds)
+{
+    assert (self);
+    s_conn_t *conn = conn_id > 0 ? s_conn_find (self, conn_id) : NULL;
+    if (!conn)
+        return;
+    time_t until = s_now () + seconds;
+    if (until > conn->keep_until)
+        conn->keep_until = until;
 }
 
 bool

@@ -84,6 +84,16 @@ int
 void
     sipd_transport_close (sipd_transport_t *self, int conn_id);
 
+//  Keep TCP connection conn_id open for at least seconds from now, idle or
+//  not (the peer closing it still closes it). The registrar's path uses it
+//  for connections that carried a successful REGISTER: a phone behind NAT
+//  is reachable only over the connection it opened (RFC 5626 §3), so the
+//  idle timer must not cut it while the binding lives. No-op for UDP or an
+//  unknown id.
+void
+    sipd_transport_keep_open (sipd_transport_t *self, int conn_id,
+                              int seconds);
+
 //  True when TCP connection conn_id is open.
 bool
     sipd_transport_conn_is_open (sipd_transport_t *self, int conn_id);

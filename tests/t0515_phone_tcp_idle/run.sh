@@ -36,6 +36,7 @@ if ! phone_wait_established b 10; then
     grep -E 'tcp conn=.*(idle|connect|refused)' "$T/sipd.log" | tail -n 4 >&2
     phones_fail "baresip 101 registered over TCP (binding valid) is unreachable after its idle connection was closed"
 fi
+sleep 2     # a call of a few seconds, as in the other call tests
 phone_hangup a
 phone_wait_ended b 10 || phones_fail "call to 101 did not end"
 tst_log "ok - baresip 101 over TCP reachable after 12 s idle"
