@@ -46,7 +46,7 @@ if [ "$NOFILE" != unlimited ] && [ "$NOFILE" -lt 65536 ]; then
     NOFILE=$(ulimit -n)
 fi
 
-declare -A PORT PID UAS_PORT UAS_PID RES_RATE RES_STATUS RES_NOTE
+declare -A CPU_US PORT PID UAS_PORT UAS_PID RES_RATE RES_STATUS RES_NOTE
 
 # uas_restart NAME TAG [SECONDS] — a fresh UAS (SIPp) on UAS_PORT[NAME] for
 # each load run, so an overloaded step leaves no half-open calls behind.
@@ -54,7 +54,7 @@ uas_restart() {
     local name=$1 i
     [ -n "${UAS_PID[$name]:-}" ] && stop_pid "${UAS_PID[$name]}"
     sipp_bg "uas-$name-$2" "${3:-600}" -sf "$UAS" -i 127.0.0.1 -p "${UAS_PORT[$name]}" \
-        -m 100000000 -nd
+        -m 100000000 -nd -aa
     UAS_PID[$name]=$SIPP_BG_PID
     for ((i = 0; i < 20; i++)); do
         sleep 0.1
@@ -69,7 +69,7 @@ call_sipp() {
     limit=$(( count / rate + hold / 1000 + 60 ))
     local args=(-sf "$UAC" "127.0.0.1:$port" -s 101 -au 100 -ap "$PASS"
         -auth_uri "101@127.0.0.1:$port" -i 127.0.0.1 -p "$lport"
-        -m "$count" -r "$rate" -d "$hold" -nd -recv_timeout 10s)
+        -m "$count" -r "$rate" -d "$hold" -nd -aa -recv_timeout 10s)
     if [ "$mode" = background ]; then
         sipp_bg "$tag" "$limit" "${args[@]}" -l $((count + 10))
     else
@@ -90,6 +90,9 @@ call_step() {
     step_verdict "$rate" || verdict=FAIL
     cpu=$(awk -v d=$((c1 - c0)) -v t="$CLK_TCK" -v e="$elapsed" -v h="$HOLD_MS" \
         'BEGIN { e += h / 1000; printf "%.0f", (e > 0 ? 100 * d / t / e : 0) }')
+    # server CPU time per successful call, in µs
+    CPU_US[$name:$rate]=$(awk -v d=$((c1 - c0)) -v t="$CLK_TCK" -v n="$success" \
+        'BEGIN { printf "%.0f", (n > 0 ? 1e6 * d / t / n : 0) }')
     printf '%-9s %8s %9s %8s %7s %8s %6s%%  %s\n' "$name" "$rate" "$ACHIEVED" \
         "$created" "$failed" "$retrans" "$cpu" "$verdict${failed_reasons:+ ($failed_reasons)}"
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -200,6 +203,7 @@ concurrent() {
 say "== bench/calls: 100 -> server -> 101, INVITE(407 auth)/180/200/ACK, hold ${HOLD_MS} ms, BYE; UDP 127.0.0.1, ${STEP_SECONDS}s per step"
 say "   $(date -u '+%Y-%m-%d %H:%M UTC'); $(machine_note); ulimit -n $NOFILE"
 say "   sipp $(sipp -v 2>&1 | grep -o 'v[0-9][0-9.]*' | head -1), $(kamailio -v 2>/dev/null | head -1)"
+say "   $(build_note)"
 say "   sipd is a B2BUA (two dialogs per call), Kamailio a record-routing stateful proxy; steps alternate between the servers"
 say ""
 rc=0
@@ -238,8 +242,16 @@ for s in sipd kamailio; do
     want "$s" || continue
     printf '%-9s %-8s %10s  %s\n' "$s" "${RES_STATUS[$s]}" "${RES_RATE[$s]}" "${RES_NOTE[$s]:-}"
 done
+say "server CPU per call at the best step (srv CPU time / calls; noise-resistant):"
+for s in sipd kamailio; do
+    want "$s" || continue
+    [ "${RES_RATE[$s]}" -gt 0 ] && say "  $s: ${CPU_US[$s:${RES_RATE[$s]}]:-?} µs"
+done
 if want sipd && want kamailio; then
     say "ratio sipd/kamailio (calls/s): $(ratio "${RES_RATE[sipd]}" "${RES_RATE[kamailio]}")   (goal >= 1.0)"
+    if [ "${RES_RATE[sipd]}" -gt 0 ] && [ "${RES_RATE[kamailio]}" -gt 0 ]; then
+        say "CPU efficiency kamailio/sipd (µs per call, > 1: sipd cheaper): $(ratio "${CPU_US[kamailio:${RES_RATE[kamailio]}]:-0}" "${CPU_US[sipd:${RES_RATE[sipd]}]:-0}")"
+    fi
 fi
 if want sipd && [ -n "${CONC_RSS1:-}" ]; then
     say "sipd with $CONC_UP concurrent calls: VmRSS $CONC_RSS1 kB (before $CONC_RSS0 kB, after $CONC_RSS2 kB): $(awk -v a="$CONC_RSS1" -v b="$CONC_RSS0" -v n="$CONC_UP" 'BEGIN { printf "%.2f", (n > 0 ? (a - b) / n : 0) }') kB per call   (goal <= 10 KB)"

@@ -78,6 +78,15 @@ machine_note() {
         "$(cut -d' ' -f1-3 /proc/loadavg)" "$(uname -r)"
 }
 
+# build_note — which sipd is measured (binary time, version, tree state).
+build_note() {
+    local v
+    v=$("$BIN/sipd" --version 2>/dev/null | head -n1)
+    printf 'sipd %s built %s from tree %s' "${v:-?}" \
+        "$(date -u -r "$BIN/sipd" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')" \
+        "$(git -C "$BTOP" describe --always --dirty 2>/dev/null || echo '?')"
+}
+
 # rss_kb PID — VmRSS of one process in kB.
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 

@@ -41,7 +41,7 @@ USERS=$W/users.csv
     done
 } > "$USERS"
 
-declare -A PORT UA_PORT PID MEMFN FILLED RES_RATE RES_MEM0 RES_MEM10K RES_MEMREST RES_MEMEND RES_STATUS RES_NOTE RES_MEMKIND
+declare -A CPU_US PORT UA_PORT PID MEMFN FILLED RES_RATE RES_MEM0 RES_MEM10K RES_MEMREST RES_MEMEND RES_STATUS RES_NOTE RES_MEMKIND
 
 # reg_sipp NAME TAG RATE COUNT — one SIPp registration run against server NAME.
 # Always from the same local port (UA_PORT), so each extension keeps exactly
@@ -63,6 +63,9 @@ reg_step() {
     step_verdict "$rate" || verdict=FAIL
     cpu=$(awk -v d=$((c1 - c0)) -v t="$CLK_TCK" -v e="$elapsed" \
         'BEGIN { printf "%.0f", (e > 0 ? 100 * d / t / e : 0) }')
+    # server CPU time per successful registration (both transactions), in µs
+    CPU_US[$name:$rate]=$(awk -v d=$((c1 - c0)) -v t="$CLK_TCK" -v n="$success" \
+        'BEGIN { printf "%.0f", (n > 0 ? 1e6 * d / t / n : 0) }')
     printf '%-9s %8s %9s %9s %8s %7s %8s %6s%%  %s\n' "$name" "$rate" "$ACHIEVED" \
         $((ACHIEVED * 2)) "$created" "$failed" "$retrans" "$cpu" \
         "$verdict${failed_reasons:+ ($failed_reasons)}"
@@ -140,6 +143,7 @@ at_rest() {
 say "== bench/register: $EXT_COUNT extensions, digest auth (qop=auth), UDP 127.0.0.1, ${STEP_SECONDS}s per step"
 say "   $(date -u '+%Y-%m-%d %H:%M UTC'); $(machine_note)"
 say "   sipp $(sipp -v 2>&1 | grep -o 'v[0-9][0-9.]*' | head -1), $(kamailio -v 2>/dev/null | head -1)"
+say "   $(build_note)"
 say "   one registration = 2 REGISTER transactions (401 challenge + authenticated 200); steps alternate between the servers"
 say ""
 rc=0
@@ -180,8 +184,16 @@ for s in sipd kamailio; do
         "$(kb "${RES_MEMREST[$s]:-}")" "$(kb "${RES_MEMEND[$s]:-}")" "${RES_MEMKIND[$s]:-}"
     [ -n "${RES_NOTE[$s]:-}" ] && say "          note: ${RES_NOTE[$s]}"
 done
+say "server CPU per registration at the best step (srv CPU time / registrations; noise-resistant):"
+for s in sipd kamailio; do
+    want "$s" || continue
+    [ "${RES_RATE[$s]}" -gt 0 ] && say "  $s: ${CPU_US[$s:${RES_RATE[$s]}]:-?} µs"
+done
 if want sipd && want kamailio; then
     say "ratio sipd/kamailio (REGISTER/s): $(ratio "${RES_RATE[sipd]}" "${RES_RATE[kamailio]}")   (goal >= 1.0)"
+    if [ "${RES_RATE[sipd]}" -gt 0 ] && [ "${RES_RATE[kamailio]}" -gt 0 ]; then
+        say "CPU efficiency kamailio/sipd (µs per registration, > 1: sipd cheaper): $(ratio "${CPU_US[kamailio:${RES_RATE[kamailio]}]:-0}" "${CPU_US[sipd:${RES_RATE[sipd]}]:-0}")"
+    fi
 fi
 if want sipd && [ -n "${RES_MEMREST[sipd]:-}" ]; then
     say "sipd RSS with $EXT_COUNT bindings (at rest): $(awk -v k="${RES_MEMREST[sipd]}" 'BEGIN { printf "%.1f MB", k / 1024 }')   (goal <= 20 MB)"
