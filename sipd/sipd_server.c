@@ -140,6 +140,10 @@ s_txn_lookup (sipd_server_t *self, int txn_id)
     return zhashx_lookup (self->txns, (void *) (intptr_t) txn_id);
 }
 
+static void s_trace (const char *file, int line, osip_trace_level_t level,
+                     const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 4, 0)));
+
 static void
 s_trace (const char *file, int line, osip_trace_level_t level,
          const char *fmt, va_list ap)

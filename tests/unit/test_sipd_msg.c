@@ -9,6 +9,7 @@
 
 #include "../../sipd/sipd_msg.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *s_register =
