@@ -73,6 +73,9 @@ struct _sipd_auth_t {
     size_t slots;                   //  size of used[], a power of 2
     size_t tracked;                 //  slots in use
     int64_t epoch;                  //  time origin of s_used_t.expires
+    int64_t floor;                  //  nonces created before are stale
+                                    //  (their entries were forgotten)
+    size_t max_slots;               //  bound of used[] (MAX_TRACKED)
     sipd_clock_fn *clock;           //  time source
     void *clock_arg;                //  its argument (borrowed)
 };
@@ -250,6 +253,7 @@ sipd_auth_new (cm_config_t *config)
             zlist_append (self->md5_agents, item);
     }
     free (agents);
+    self->max_slots = MAX_TRACKED;
     self->slots = MIN_SLOTS;
     self->used = (s_used_t *) zmalloc (self->slots * sizeof (s_used_t));
     if (RAND_bytes (self->secret, SECRET_SIZE) != 1) {
@@ -614,6 +618,46 @@ s_nonce_key (const char *nonce)
     return (uint64_t) strtoull (hex, NULL, 16) | 1;
 }
 
+//  Forget the entries of nonces created before floor; such nonces are
+//  refused as stale from now on, so a forgotten one cannot be replayed.
+static void
+s_raise_floor (sipd_auth_t *self, int64_t floor)
+{
+    if (floor <= self->floor)
+        return;
+    self->floor = floor;
+    //  created < floor  <=>  epoch + expires <= floor + lifetime
+    size_t mask = self->slots - 1;
+    for (size_t i = 0; i < self->slots; i++)
+        while (self->used[i].key
+               && self->epoch + self->used[i].expires
+                      <= floor + self->lifetime) {
+            s_delete_at (self->used, mask, i);
+            self->tracked--;
+        }
+}
+
+//  The table is at its bound with live nonces (more successful
+//  authentications within one nonce lifetime than it holds): rather than
+//  refusing every new nonce until old ones expire, which stopped all
+//  registrations for minutes, forget the oldest ones (older than half the
+//  lifetime, then a quarter...) but never the nonce being used (created).
+//  Their clients get stale=true on their next use and retry with a fresh
+//  nonce, without asking their users. True when there is room now.
+static bool
+s_make_room (sipd_auth_t *self, int64_t created)
+{
+    int64_t now = s_now (self);
+    for (int64_t age = self->lifetime / 2;
+         self->tracked + 1 > self->slots / 2; age /= 2) {
+        int64_t floor = now - age < created ? now - age : created;
+        s_raise_floor (self, floor);
+        if (age == 0)
+            break;
+    }
+    return self->tracked + 1 <= self->slots / 2;
+}
+
 //  Record a use of a valid, live nonce. Returns false on a replay (nc not
 //  higher than before, or a second use without qop) or a full table.
 static bool
@@ -632,9 +676,10 @@ s_nonce_use (sipd_auth_t *self, const char *nonce, uint32_t nc,
         //  drop expired entries first, grow only if still half full
         sipd_auth_expire (self);
         if (self->tracked + 1 > self->slots / 2) {
-            if (self->slots >= MAX_TRACKED)
+            if (self->slots < self->max_slots)
+                s_rehash (self, self->slots * 2, -1);
+            else if (!s_make_room (self, created))
                 return false;   //  client gets a stale challenge, retries
-            s_rehash (self, self->slots * 2, -1);
         }
         used = s_slot (self->used, self->slots, key);
     }
@@ -713,7 +758,8 @@ sipd_auth_verify (sipd_auth_t *self, const osip_message_t *request,
     result = SIPD_AUTH_STALE;
     int64_t created = s_nonce_time (self, creds.nonce);
     int64_t now = s_now (self);
-    if (created < 0 || created > now + 1 || now - created > self->lifetime)
+    if (created < 0 || created < self->floor || created > now + 1
+        || now - created > self->lifetime)
         goto out;
     uint32_t nc = creds.qop ? (uint32_t) strtoul (creds.nc, NULL, 16) : 0;
     if (creds.qop && nc == 0)
@@ -769,6 +815,14 @@ sipd_auth_tracked (sipd_auth_t *self)
 {
     assert (self);
     return self->tracked;
+}
+
+void
+sipd_auth_set_max_tracked (sipd_auth_t *self, size_t slots)
+{
+    assert (self);
+    if (slots >= MIN_SLOTS && (slots & (slots - 1)) == 0)
+        self->max_slots = slots;
 }
 
 void

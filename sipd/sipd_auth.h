@@ -94,6 +94,12 @@ void
 size_t
     sipd_auth_tracked (sipd_auth_t *self);
 
+//  Bound of the used-nonce table in slots, a power of 2 not below 1024
+//  (tests; default 262144, i.e. 131072 live nonces). Other values are
+//  ignored.
+void
+    sipd_auth_set_max_tracked (sipd_auth_t *self, size_t slots);
+
 //  Replace the time source (tests). fn NULL restores time (NULL).
 void
     sipd_auth_set_clock (sipd_auth_t *self, sipd_clock_fn *fn, void *arg);

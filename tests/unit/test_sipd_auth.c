@@ -328,6 +328,57 @@ test_nonce_table_deletion (void **state)
     assert_int_equal (sipd_auth_tracked (fx->auth), BATCH);
 }
 
+//  A full used-nonce table (more live nonces than its bound) forgets the
+//  oldest ones instead of refusing every new nonce; a forgotten nonce is
+//  stale from then on (never accepted again), the younger ones are still
+//  tracked (replays refused).
+static void
+test_nonce_table_full (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    char user[64];
+    sipd_auth_set_max_tracked (fx->auth, 1024);    //  512 live nonces
+    enum { BATCH = 300 };
+    osip_message_t *old[BATCH], *young[BATCH];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < BATCH; i++) {
+            osip_message_t *challenge = s_challenge (fx, "100", false);
+            assert_int_equal (s_answer (fx, challenge, "MD5", "100",
+                                        "secret100", 1, user),
+                              SIPD_AUTH_OK);
+            if (round == 0)
+                old[i] = challenge;
+            else
+                young[i] = challenge;
+        }
+        fx->now += 20;     //  lifetime 30: the first batch is still live
+        if (round == 0)
+            assert_int_equal (sipd_auth_tracked (fx->auth), BATCH);
+    }
+    //  the 513th made room by forgetting the first batch
+    assert_int_equal (sipd_auth_tracked (fx->auth), BATCH);
+    fx->now -= 20;     //  within both batches' lifetime again
+    for (int i = 0; i < BATCH; i++) {
+        assert_int_equal (
+            s_answer (fx, old[i], "MD5", "100", "secret100", 2, user),
+            SIPD_AUTH_STALE);
+        assert_int_equal (
+            s_answer (fx, young[i], "MD5", "100", "secret100", 1, user),
+            SIPD_AUTH_STALE);
+        assert_int_equal (
+            s_answer (fx, young[i], "MD5", "100", "secret100", 2, user),
+            SIPD_AUTH_OK);
+        osip_message_free (old[i]);
+        osip_message_free (young[i]);
+    }
+    //  fresh nonces still work
+    osip_message_t *fresh = s_challenge (fx, "100", false);
+    assert_int_equal (
+        s_answer (fx, fresh, "SHA-256", "100", "secret100", 1, user),
+        SIPD_AUTH_OK);
+    osip_message_free (fresh);
+}
+
 //  Known-answer vectors (Python hashlib) with a nonce sipd never issued:
 //  a correct digest over a foreign nonce proves the password, so the
 //  result is STALE (fresh challenge), not OK and not FAILED.
@@ -605,6 +656,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_nonce_table_growth, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_nonce_table_deletion, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_nonce_table_full, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_known_vectors_foreign_nonce,
                                          s_setup, s_teardown),
