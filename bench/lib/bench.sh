@@ -82,7 +82,7 @@ machine_note() {
 build_note() {
     local v
     v=$("$BIN/sipd" --version 2>/dev/null | head -n1)
-    printf 'sipd %s built %s from tree %s' "${v:-?}" \
+    printf '%s built %s from tree %s' "${v:-sipd ?}" \
         "$(date -u -r "$BIN/sipd" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')" \
         "$(git -C "$BTOP" describe --always --dirty 2>/dev/null || echo '?')"
 }
@@ -290,12 +290,12 @@ declare -A BEST
 search_interleaved() {
     local fn=$1 start=$2 n r rc round active mid grain max=${BENCH_MAX_RATE:-64000}
     shift 2
-    local -A lo hi rate done bis
-    for n in "$@"; do lo[$n]=0; hi[$n]=0; rate[$n]=$start; done[$n]=0; bis[$n]=0; done
+    local -A lo hi rate fin bis
+    for n in "$@"; do lo[$n]=0; hi[$n]=0; rate[$n]=$start; fin[$n]=0; bis[$n]=0; done
     for ((round = 0; round < 24; round++)); do
         active=0
         for n in "$@"; do
-            [ "${done[$n]}" = 1 ] && continue
+            [ "${fin[$n]}" = 1 ] && continue
             active=1
             r=${rate[$n]}
             "$fn" "$n" "$r"
@@ -305,20 +305,20 @@ search_interleaved() {
                 "$fn" "$n" "$r"
                 rc=$?
             fi
-            if [ $rc = 2 ]; then done[$n]=1; continue; fi
+            if [ $rc = 2 ]; then fin[$n]=1; continue; fi
             if [ $rc = 0 ]; then lo[$n]=$r; else hi[$n]=$r; fi
             if [ "${hi[$n]}" = 0 ]; then
                 rate[$n]=$((r * 2))
-                [ $((r * 2)) -gt "$max" ] && done[$n]=1
+                [ $((r * 2)) -gt "$max" ] && fin[$n]=1
             elif [ "${lo[$n]}" = 0 ]; then
                 rate[$n]=$((r / 2))
-                [ $((r / 2)) -lt 10 ] && done[$n]=1
+                [ $((r / 2)) -lt 10 ] && fin[$n]=1
             else
                 grain=50
                 [ $(( hi[$n] - lo[$n] )) -lt 200 ] && grain=10
                 mid=$(( (lo[$n] + hi[$n]) / 2 / grain * grain ))
                 if [ "${bis[$n]}" -ge 2 ] || [ "$mid" -le "${lo[$n]}" ] || [ "$mid" -ge "${hi[$n]}" ]; then
-                    done[$n]=1
+                    fin[$n]=1
                 else
                     bis[$n]=$(( bis[$n] + 1 ))
                     rate[$n]=$mid

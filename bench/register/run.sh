@@ -50,7 +50,7 @@ reg_sipp() {
     local name=$1 tag=$2 rate=$3 count=$4 lport=${UA_PORT[$1]} limit
     limit=$(( count / rate + 40 ))
     sipp_run "$tag" "$limit" -sf "$SCEN" -inf "$USERS" "127.0.0.1:${PORT[$name]}" \
-        -i 127.0.0.1 -p "$lport" -m "$count" -r "$rate" -l $((rate * 5 + 10)) \
+        -i 127.0.0.1 -p "$lport" -m "$count" -r "$rate" -l $(( rate * 5 + 10 < 15000 ? rate * 5 + 10 : 15000 )) \
         -nd -recv_timeout 10s
 }
 
