@@ -4,19 +4,29 @@
 //  How the transaction layer is driven. libosip2 keeps four lists of
 //  transactions (ICT, IST, NICT, NIST), each with a FIFO of events.
 //  Received messages and TU responses become events added to a
-//  transaction; osip_*_execute pops them and runs the state machines,
-//  which call back into this file to send (cb_send_message), to report
-//  received requests and responses (message callbacks) and to report a
-//  transaction's end (kill callbacks). Timers (retransmission A/E/G,
-//  timeouts B/F/H, wait D/I/J/K) are polled by osip_timers_*_execute,
-//  which this file runs from a zloop timer every TIMER_MS.
+//  transaction (s_add_event, which also queues the transaction on the
+//  ready list); s_run pops the events of the ready transactions only and
+//  runs their state machines, which call back into this file to send
+//  (cb_send_message), to report received requests and responses (message
+//  callbacks) and to report a transaction's end (kill callbacks). Timers
+//  (retransmission A/E/G, timeouts B/F/H, wait D/I/J/K) are polled by
+//  osip_timers_*_execute, which this file runs from a zloop timer every
+//  TIMER_MS, followed by osip_*_execute over all lists (once per tick,
+//  not once per message).
+//
+//  Matching: received INVITEs and ACKs find their INVITE server
+//  transaction in ist_map (top-Via branch, sent-by, INVITE; RFC 3261
+//  §17.2.3), responses find their client transaction in client_map
+//  (branch and CSeq method, §17.1.3; sipd makes its own branches). Only
+//  a request without an RFC 3261 branch falls back to libosip2's linear
+//  search. The maps lose an entry in the kill callback.
 //
 //  libosip2 forbids running a transaction from inside its own callbacks,
 //  so s_run is not re-entered: a callback that adds an event (a TU that
-//  answers at once) just marks the server dirty and the outer s_run goes
-//  round again. A transaction that ended is removed from osip's lists in
-//  the kill callback but freed only after the execute loop (s_collect),
-//  because the loop still holds it.
+//  answers at once) only queues the transaction, and the outer s_run
+//  drains the ready list. A transaction that ended is removed from osip's
+//  lists and the maps in the kill callback but freed only after the
+//  execute loop (s_collect), because the loop still holds it.
 //
 //  Non-INVITE server transactions do not use libosip2 at all: sipd_nist
 //  matches them by a hash and keeps only what absorbing retransmissions
@@ -39,6 +49,7 @@
 #include "cm_log.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <time.h>
@@ -46,7 +57,7 @@
 #include <strings.h>
 
 #define TIMER_MS 20             //  transaction timer granularity
-#define RUN_ROUNDS 8            //  execute rounds per s_run at most
+#define RUN_BUDGET 100000       //  transactions run per s_run at most
 #define TRIM_DROP 2048          //  expired transactions before a heap trim
 #define SERVER_SUPPORTED ""     //  option tags we support (none yet)
 #define SERVER_ACCEPT "application/sdp"
@@ -64,6 +75,8 @@ typedef struct {
     sipd_response_fn *fn;       //  client: TU callback or NULL
     void *arg;                  //  its argument
     bool final_seen;            //  client: final response/error reported
+    bool killed;                //  ended; freed by s_collect
+    char *key;                  //  match key in ist_map/client_map or NULL
 } s_txn_t;
 
 struct _sipd_server_t {
@@ -79,6 +92,9 @@ struct _sipd_server_t {
     zhashx_t *handlers;         //  method -> s_handler_t (owned)
     zhashx_t *txns;             //  id -> osip_transaction_t (borrowed)
     zlistx_t *dead;             //  ended transactions to free
+    zhashx_t *ist_map;          //  match key -> IST (borrowed)
+    zhashx_t *client_map;       //  match key -> ICT/NICT (borrowed)
+    zlistx_t *ready;            //  transactions with queued events
     sipd_nist_t *nist;          //  non-INVITE server transactions (owned)
     int next_id;                //  next txn_id
     size_t nist_peak;           //  sipd_nist size since the last trim
@@ -88,7 +104,6 @@ struct _sipd_server_t {
     void *stray_arg;            //  its argument
     int timer_id;               //  zloop timer
     bool running;               //  inside s_run
-    bool dirty;                 //  events added during s_run
 };
 
 static void s_run (sipd_server_t *self);
@@ -143,6 +158,38 @@ s_txn_lookup (sipd_server_t *self, int txn_id)
 static void s_trace (const char *file, int line, osip_trace_level_t level,
                      const char *fmt, va_list ap)
     __attribute__ ((format (printf, 4, 0)));
+
+//  Match key from a top Via: branch, sent-by and method. RFC 3261
+//  §17.2.3 for server transactions (ACK maps to INVITE); for client
+//  transactions (§17.1.3) sent_by is false: branch and CSeq method.
+//  NULL without an RFC 3261 branch (magic cookie).
+static char *
+s_via_key (const osip_via_t *via, const char *method, bool sent_by)
+{
+    osip_generic_param_t *branch = NULL;
+    if (!via || !method)
+        return NULL;
+    osip_via_param_get_byname ((osip_via_t *) via, "branch", &branch);
+    if (!branch || !branch->gvalue
+        || strncmp (branch->gvalue, "z9hG4bK", 7) != 0)
+        return NULL;
+    char *key = zsys_sprintf ("%s|%s|%s|%s", branch->gvalue,
+                              sent_by && via->host ? via->host : "",
+                              sent_by && via->port ? via->port : "", method);
+    if (key && sent_by)
+        for (char *c = key + strlen (branch->gvalue); *c; c++)
+            *c = (char) tolower ((unsigned char) *c);
+    return key;
+}
+
+//  Queue an event on a transaction and remember to run it.
+static void
+s_add_event (sipd_server_t *self, osip_transaction_t *tr, osip_event_t *evt)
+{
+    evt->transactionid = tr->transactionid;
+    osip_transaction_add_event (tr, evt);
+    zlistx_add_end (self->ready, tr);
+}
 
 static void
 s_trace (const char *file, int line, osip_trace_level_t level,
@@ -340,6 +387,10 @@ s_cb_kill (int type, osip_transaction_t *tr)
             txn->fn (txn->arg, txn->id, NULL, 408);
         }
         zhashx_delete (self->txns, (void *) (intptr_t) txn->id);
+        zhashx_t *map = txn->client ? self->client_map : self->ist_map;
+        if (txn->key && zhashx_lookup (map, txn->key) == tr)
+            zhashx_delete (map, txn->key);
+        txn->killed = true;
     }
     osip_remove_transaction (self->osip, tr);
     zlistx_add_end (self->dead, tr);
@@ -395,10 +446,7 @@ s_cb_request (int type, osip_transaction_t *tr, osip_message_t *msg)
         //  retransmissions while the TU works (RFC 3261 §17.2.1)
         osip_message_t *trying = sipd_msg_response_new (msg, 100, NULL);
         if (trying) {
-            osip_event_t *evt = osip_new_outgoing_sipmessage (trying);
-            evt->transactionid = tr->transactionid;
-            osip_transaction_add_event (tr, evt);
-            self->dirty = true;
+            s_add_event (self, tr, osip_new_outgoing_sipmessage (trying));
         }
     }
     s_dispatch (self, txn->id, msg, &txn->peer);
@@ -500,7 +548,13 @@ s_collect (sipd_server_t *self)
 {
     osip_transaction_t *tr = zlistx_first (self->dead);
     while (tr) {
-        free (osip_transaction_get_reserved1 (tr));
+        //  normally empty here; never leave a dangling pointer in it
+        while (zlistx_find (self->ready, tr))
+            zlistx_detach_cur (self->ready);
+        s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+        if (txn)
+            free (txn->key);
+        free (txn);
         osip_transaction_set_reserved1 (tr, NULL);
         osip_transaction_free2 (tr);
         tr = zlistx_next (self->dead);
@@ -508,22 +562,31 @@ s_collect (sipd_server_t *self)
     zlistx_purge (self->dead);
 }
 
+//  Run the queued events of the transactions that got some, and only
+//  those (what osip_*_execute does for every transaction of a list).
+//  Callbacks may queue more; the loop is bounded all the same.
+static void
+s_run_ready (sipd_server_t *self)
+{
+    size_t budget = RUN_BUDGET;
+    osip_transaction_t *tr;
+    while (budget-- > 0 && (tr = zlistx_detach (self->ready, NULL))) {
+        s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+        if (txn && txn->killed)
+            continue;   //  its queued events go with osip_transaction_free2
+        osip_event_t *evt;
+        while ((evt = osip_fifo_tryget (tr->transactionff)))
+            osip_transaction_execute (tr, evt);
+    }
+}
+
 static void
 s_run (sipd_server_t *self)
 {
-    if (self->running) {
-        self->dirty = true;
-        return;
-    }
+    if (self->running)
+        return;     //  the outer s_run drains the ready list
     self->running = true;
-    int rounds = 0;
-    do {
-        self->dirty = false;
-        osip_ict_execute (self->osip);
-        osip_ist_execute (self->osip);
-        osip_nict_execute (self->osip);
-        osip_nist_execute (self->osip);
-    } while (self->dirty && ++rounds < RUN_ROUNDS);
+    s_run_ready (self);
     self->running = false;
     s_collect (self);
 }
@@ -536,7 +599,16 @@ s_timer (zloop_t *loop, int timer_id, void *arg)
     osip_timers_ist_execute (self->osip);
     osip_timers_nict_execute (self->osip);
     osip_timers_nist_execute (self->osip);
-    s_run (self);
+    //  timer events sit in the fifos of whichever transactions fired:
+    //  one pass over every list per tick, not per message
+    self->running = true;
+    osip_ict_execute (self->osip);
+    osip_ist_execute (self->osip);
+    osip_nict_execute (self->osip);
+    osip_nist_execute (self->osip);
+    s_run_ready (self);
+    self->running = false;
+    s_collect (self);
     sipd_nist_expire (self->nist, s_now_ms ());
     //  After a burst (a fleet of phones registering) thousands of
     //  transactions expire together 32 s later; give that memory back to
@@ -614,12 +686,22 @@ s_incoming_request (sipd_server_t *self, osip_message_t *msg,
         return;
     }
     //  a retransmission, or an ACK for a non-2xx: the transaction has it
-    if (osip_find_transaction_and_add_event (self->osip, evt) == 0) {
+    char *key = s_via_key (osip_list_get (&msg->vias, 0), "INVITE", true);
+    osip_transaction_t *found = NULL;
+    if (key)
+        found = zhashx_lookup (self->ist_map, key);
+    else    //  pre-RFC 3261 peer: libosip2's full matching rules
+        found = osip_transaction_find (&self->osip->osip_ist_transactions,
+                                       evt);
+    if (found) {
+        free (key);
+        s_add_event (self, found, evt);
         s_run (self);
         return;
     }
     if (MSG_IS_ACK (msg)) {
         //  ACK for a 2xx: no transaction, straight to the TU
+        free (key);
         s_dispatch (self, 0, msg, source);
         osip_event_free (evt);
         return;
@@ -628,12 +710,18 @@ s_incoming_request (sipd_server_t *self, osip_message_t *msg,
     osip_fsm_type_t type = MSG_IS_INVITE (msg) ? IST : NIST;
     if (osip_transaction_init (&tr, type, self->osip, msg) != 0) {
         CM_LOG (CM_LOG_INFO, "server", "cannot create a transaction");
+        free (key);
         osip_event_free (evt);
         return;
     }
-    s_txn_new (self, tr, false, source);
-    evt->transactionid = tr->transactionid;
-    osip_transaction_add_event (tr, evt);
+    s_txn_t *txn = s_txn_new (self, tr, false, source);
+    if (key && type == IST) {
+        txn->key = key;
+        zhashx_insert (self->ist_map, key, tr);
+    }
+    else
+        free (key);
+    s_add_event (self, tr, evt);
     s_run (self);
 }
 
@@ -646,7 +734,15 @@ s_incoming_response (sipd_server_t *self, osip_message_t *msg,
         osip_message_free (msg);
         return;
     }
-    if (osip_find_transaction_and_add_event (self->osip, evt) == 0) {
+    //  sipd's own branches (s_add_via) are unique: branch and CSeq
+    //  method identify the client transaction (RFC 3261 §17.1.3)
+    char *key = s_via_key (osip_list_get (&msg->vias, 0),
+                           msg->cseq ? msg->cseq->method : NULL, false);
+    osip_transaction_t *found = key ? zhashx_lookup (self->client_map, key)
+                                    : NULL;
+    free (key);
+    if (found) {
+        s_add_event (self, found, evt);
         s_run (self);
         return;
     }
@@ -757,6 +853,9 @@ sipd_server_new (cm_daemon_t *daemon)
     zhashx_set_key_duplicator (self->txns, NULL);
     zhashx_set_key_destructor (self->txns, NULL);
     self->dead = zlistx_new ();
+    self->ist_map = zhashx_new ();
+    self->client_map = zhashx_new ();
+    self->ready = zlistx_new ();
     self->nist = sipd_nist_new ();
     self->next_id = 1;
     s_update_allow (self);
@@ -861,7 +960,10 @@ sipd_server_destroy (sipd_server_t **self_p)
         zlistx_t *all = zhashx_values (self->txns);
         osip_transaction_t *tr = zlistx_first (all);
         while (tr) {
-            free (osip_transaction_get_reserved1 (tr));
+            s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+            if (txn)
+                free (txn->key);
+            free (txn);
             osip_transaction_set_reserved1 (tr, NULL);
             osip_remove_transaction (self->osip, tr);
             osip_transaction_free2 (tr);
@@ -875,6 +977,9 @@ sipd_server_destroy (sipd_server_t **self_p)
     zhashx_destroy (&self->handlers);
     zhashx_destroy (&self->txns);
     zlistx_destroy (&self->dead);
+    zhashx_destroy (&self->ist_map);
+    zhashx_destroy (&self->client_map);
+    zlistx_destroy (&self->ready);
     sipd_nist_destroy (&self->nist);
     free (self);
     *self_p = NULL;
@@ -962,9 +1067,7 @@ sipd_server_respond (sipd_server_t *self, int txn_id,
         osip_message_free (response);
         return -1;
     }
-    osip_event_t *evt = osip_new_outgoing_sipmessage (response);
-    evt->transactionid = tr->transactionid;
-    osip_transaction_add_event (tr, evt);
+    s_add_event (self, tr, osip_new_outgoing_sipmessage (response));
     s_run (self);
     return 0;
 }
@@ -1087,9 +1190,16 @@ s_send_request (sipd_server_t *self, osip_message_t *request,
     txn->fn = fn;
     txn->arg = arg;
     int txn_id = txn->id;
-    osip_event_t *evt = osip_new_outgoing_sipmessage (request);
-    evt->transactionid = tr->transactionid;
-    osip_transaction_add_event (tr, evt);
+    char *key = s_via_key (osip_list_get (&request->vias, 0),
+                           request->cseq ? request->cseq->method : NULL,
+                           false);
+    if (key && !zhashx_lookup (self->client_map, key)) {
+        txn->key = key;
+        zhashx_insert (self->client_map, key, tr);
+    }
+    else
+        free (key);
+    s_add_event (self, tr, osip_new_outgoing_sipmessage (request));
     s_run (self);
     return txn_id;
 }
