@@ -286,7 +286,7 @@ step_verdict() {
 # pass and the first failure; a failure with no pass yet halves down to 10/s.
 # A failed step is retried once (BENCH_RETRY=0: never), because one noisy
 # step on a shared machine should not end the search. Sets BEST[NAME].
-declare -A BEST
+declare -A BEST CEILING
 search_interleaved() {
     local fn=$1 start=$2 n r rc round active mid grain max=${BENCH_MAX_RATE:-64000}
     shift 2
@@ -327,7 +327,22 @@ search_interleaved() {
         done
         [ $active = 0 ] && break
     done
-    for n in "$@"; do BEST[$n]=${lo[$n]}; done
+    for n in "$@"; do
+        BEST[$n]=${lo[$n]}
+        CEILING[$n]=0
+        [ "${hi[$n]}" = 0 ] && [ "${lo[$n]}" -gt 0 ] && CEILING[$n]=1
+    done
+}
+
+# ceiling_note NAME... — say which servers never failed a step: their result
+# is the search's ceiling (BENCH_MAX_RATE), not their limit.
+ceiling_note() {
+    local n
+    for n in "$@"; do
+        [ "${CEILING[$n]:-0}" = 1 ] &&
+            say "note: $n passed every step up to the ceiling BENCH_MAX_RATE (${BENCH_MAX_RATE:-64000}): its figure is a lower bound"
+    done
+    return 0
 }
 
 # settle PID — after a step, wait (at most 30 s) until the server's CPU use

@@ -191,6 +191,7 @@ for s in sipd kamailio; do
 done
 if want sipd && want kamailio; then
     say "ratio sipd/kamailio (REGISTER/s): $(ratio "${RES_RATE[sipd]}" "${RES_RATE[kamailio]}")   (goal >= 1.0)"
+    ceiling_note sipd kamailio
     if [ "${RES_RATE[sipd]}" -gt 0 ] && [ "${RES_RATE[kamailio]}" -gt 0 ]; then
         say "CPU efficiency kamailio/sipd (µs per registration, > 1: sipd cheaper): $(ratio "${CPU_US[kamailio:${RES_RATE[kamailio]}]:-0}" "${CPU_US[sipd:${RES_RATE[sipd]}]:-0}")"
     fi
