@@ -81,13 +81,6 @@ struct _sipd_auth_t {
 };
 
 static int64_t
-s_time (void *arg)
-{
-    (void) arg;
-    return (int64_t) time (NULL);
-}
-
-static int64_t
 s_now (sipd_auth_t *self)
 {
     return self->clock (self->clock_arg);
@@ -226,7 +219,7 @@ sipd_auth_new (cm_config_t *config)
     sipd_auth_t *self = (sipd_auth_t *) zmalloc (sizeof (sipd_auth_t));
     self->realm = strdup (cm_config_str (config, "sipd", "realm"));
     self->lifetime = (int) cm_config_int (config, "sipd", "nonce_lifetime");
-    self->clock = s_time;
+    self->clock = sipd_clock_wall;
     const char *algorithms = cm_config_str (config, "sipd",
                                             "digest_algorithms");
     if (s_parse_algorithms (self, algorithms) != 0) {
@@ -829,6 +822,6 @@ void
 sipd_auth_set_clock (sipd_auth_t *self, sipd_clock_fn *fn, void *arg)
 {
     assert (self);
-    self->clock = fn ? fn : s_time;
+    self->clock = fn ? fn : sipd_clock_wall;
     self->clock_arg = fn ? arg : NULL;
 }

@@ -12,4 +12,8 @@
 //  argument given with the function (borrowed).
 typedef int64_t (sipd_clock_fn) (void *arg);
 
+//  The default time source: time (NULL). arg is ignored.
+int64_t
+    sipd_clock_wall (void *arg);
+
 #endif

@@ -73,13 +73,6 @@ struct _sipd_location_t {
 };
 
 static int64_t
-s_time (void *arg)
-{
-    (void) arg;
-    return (int64_t) time (NULL);
-}
-
-static int64_t
 s_now (sipd_location_t *self)
 {
     return self->clock (self->clock_arg);
@@ -239,7 +232,7 @@ sipd_location_new (zhashx_t *numbers, const char *spool_dir,
     self->exts = (s_ext_t *) zmalloc (
         (zhashx_size (numbers) + 1) * sizeof (s_ext_t));
     self->events = events;
-    self->clock = s_time;
+    self->clock = sipd_clock_wall;
     for (void *item = zhashx_first (numbers); item;
          item = zhashx_next (numbers)) {
         const char *number = (const char *) zhashx_cursor (numbers);
@@ -282,7 +275,7 @@ void
 sipd_location_set_clock (sipd_location_t *self, sipd_clock_fn *fn, void *arg)
 {
     assert (self);
-    self->clock = fn ? fn : s_time;
+    self->clock = fn ? fn : sipd_clock_wall;
     self->clock_arg = fn ? arg : NULL;
 }
 

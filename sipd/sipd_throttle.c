@@ -32,13 +32,6 @@ struct _sipd_throttle_t {
     void *clock_arg;            //  its argument (borrowed)
 };
 
-static int64_t
-s_time (void *arg)
-{
-    (void) arg;
-    return (int64_t) time (NULL);
-}
-
 static void
 s_free (void **item_p)
 {
@@ -56,7 +49,7 @@ sipd_throttle_new (int limit, int window, int block_time)
     self->block_time = block_time < 1 ? 1 : block_time;
     self->entries = zhashx_new ();
     zhashx_set_destructor (self->entries, s_free);
-    self->clock = s_time;
+    self->clock = sipd_clock_wall;
     return self;
 }
 
@@ -185,6 +178,6 @@ void
 sipd_throttle_set_clock (sipd_throttle_t *self, sipd_clock_fn *fn, void *arg)
 {
     assert (self);
-    self->clock = fn ? fn : s_time;
+    self->clock = fn ? fn : sipd_clock_wall;
     self->clock_arg = fn ? arg : NULL;
 }
