@@ -503,6 +503,19 @@ s_feed_cdr (int n)
     return cdr;
 }
 
+static void
+s_feed_save_progress (feeder_t *feeder)
+{
+    char temp[sizeof feeder->progress + 8];
+    snprintf (temp, sizeof temp, "%s.tmp", feeder->progress);
+    FILE *file = fopen (temp, "w");
+    if (!file)
+        return;
+    fprintf (file, "%d\n", feeder->next);
+    if (fclose (file) == 0)
+        rename (temp, feeder->progress);
+}
+
 static int
 s_feed_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -516,12 +529,10 @@ s_feed_tick (zloop_t *loop, int timer_id, void *arg)
         }
         feeder->next++;
         //  After the append: a crash in between re-appends one CDR at
-        //  most, which cdrd de-duplicates.
-        FILE *file = fopen (feeder->progress, "w");
-        if (file) {
-            fprintf (file, "%d\n", feeder->next);
-            fclose (file);
-        }
+        //  most, which cdrd de-duplicates. Written to a temporary file
+        //  and renamed: a SIGKILL between truncate and write must not
+        //  leave an empty progress file (the feeder would start at 0).
+        s_feed_save_progress (feeder);
     }
     if (feeder->next >= feeder->count
         && sipd_journal_pending (feeder->journal) == 0) {
