@@ -10,6 +10,7 @@
 #   BENCH_TARGETS        "sipd kamailio" (default both; one of them to skip the other)
 #   KEEP_TMP=1           keep the work directory (logs, SIPp stats)
 #   BENCH_TRACE=1        SIPp message traces in the work directory (debugging only: slow)
+#   SIPD_WRAP            command prefix for sipd (bench/profile.sh uses callgrind)
 
 set -u
 BTOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -210,10 +211,11 @@ sipd_start() {
         warn "sipd: not built in $BIN (run make, or set SIPSERVER_BIN)"
         return 1
     fi
-    "$BIN/sipd" -c "$conf" >"$W/sipd.log" 2>&1 &
+    # SIPD_WRAP: a command prefix (valgrind --tool=callgrind ..., perf record ...).
+    ${SIPD_WRAP:-} "$BIN/sipd" -c "$conf" >"$W/sipd.log" 2>&1 &
     SIPD_PID=$!
     bench_track "$SIPD_PID"
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 300; i++)); do
         "$BIN/sipctl" -t 200 "$SIPD_IPC" ping >/dev/null 2>&1 && break
         kill -0 "$SIPD_PID" 2>/dev/null || break
         sleep 0.1

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/profile.sh — instructions per operation of sipd under callgrind.
+#
+#   bench/profile.sh register [COUNT] [RATE]   (default 2000 registrations at 200/s)
+#   bench/profile.sh calls [COUNT] [RATE]      (default 1000 calls at 100/s, 1 s hold)
+#
+# Starts sipd (SIPSERVER_BIN) under `valgrind --tool=callgrind` with the
+# benchmark's config, drives a fixed load with SIPp (same scenarios as
+# bench/register and bench/calls), stops sipd with SIGTERM and prints the
+# instructions (Ir) of the whole run and per operation, start-up and
+# shutdown included (measure an idle run with COUNT=1 to subtract them).
+# Instruction counts do not wobble with the machine's load the way seconds
+# do: use this to compare two builds. The callgrind file stays in
+# PROFILE_OUT (default /tmp/sipserver-profile-MODE.out) for callgrind_annotate.
+. "$(dirname "$0")/lib/bench.sh"
+MODE=${1:-}
+case $MODE in
+    register) COUNT=${2:-2000}; RATE=${3:-200} ;;
+    calls) COUNT=${2:-1000}; RATE=${3:-100} ;;
+    *) warn "usage: $0 register|calls [COUNT] [RATE]"; exit 2 ;;
+esac
+command -v valgrind >/dev/null || { warn "valgrind not installed"; exit 77; }
+bench_init "profile-$MODE"
+OUT=${PROFILE_OUT:-/tmp/sipserver-profile-$MODE.out}
+rm -f "$OUT"
+SIPD_WRAP="valgrind --tool=callgrind --callgrind-out-file=$OUT ${PROFILE_VALGRIND_ARGS:-}"
+PASS=bench-pw-$RANDOM$RANDOM
+p=($(free_ports 3))
+PORT=${p[0]}
+UA_PORT=${p[1]}
+UAS_PORT=${p[2]}
+
+if [ "$MODE" = register ]; then
+    EXT_FIRST=20000
+    EXT_COUNT=$(( COUNT < 10000 ? COUNT : 10000 ))
+    { echo SEQUENTIAL
+      for ((n = EXT_FIRST; n < EXT_FIRST + EXT_COUNT; n++)); do
+          echo "$n;[authentication username=$n password=$PASS]"
+      done; } > "$W/users.csv"
+    sipd_conf "$W/sipd.conf" "$PORT" "$PASS" "$EXT_FIRST" "$EXT_COUNT"
+else
+    printf 'SEQUENTIAL\n101;[authentication username=101 password=%s]\n' "$PASS" > "$W/uas.csv"
+    sipd_conf "$W/sipd.conf" "$PORT" "$PASS" 0 0
+fi
+SIPD_WRAP=$SIPD_WRAP sipd_start "$W/sipd.conf" "$PORT" || exit 1
+
+if [ "$MODE" = register ]; then
+    sipp_run reg $(( COUNT / RATE + 60 )) -sf "$BTOP/bench/register/register.xml" \
+        -inf "$W/users.csv" "127.0.0.1:$PORT" -i 127.0.0.1 -p "$UA_PORT" \
+        -m "$COUNT" -r "$RATE" -l $(( RATE * 5 + 10 )) -nd -recv_timeout 10s
+else
+    sipp_run uasreg 30 -sf "$BTOP/bench/register/register.xml" -inf "$W/uas.csv" \
+        "127.0.0.1:$PORT" -i 127.0.0.1 -p "$UAS_PORT" -m 1 -nd -recv_timeout 5s
+    sipp_bg uas $(( COUNT / RATE + 120 )) -sf "$BTOP/bench/calls/uas.xml" -i 127.0.0.1 \
+        -p "$UAS_PORT" -m 100000000 -nd -aa
+    sleep 0.5
+    sipp_run calls $(( COUNT / RATE + 60 )) -sf "$BTOP/bench/calls/uac.xml" \
+        "127.0.0.1:$PORT" -s 101 -au 100 -ap "$PASS" -auth_uri "101@127.0.0.1:$PORT" \
+        -i 127.0.0.1 -p "$UA_PORT" -m "$COUNT" -r "$RATE" -d 1000 -l $(( RATE * 6 + 10 )) \
+        -nd -aa -recv_timeout 10s
+fi
+ok=$success bad=$failed retr=$retrans
+stop_pid "$SIPD_PID"
+for ((i = 0; i < 50; i++)); do [ -s "$OUT" ] && break; sleep 0.1; done
+[ -s "$OUT" ] || { warn "no callgrind output in $OUT"; exit 1; }
+ir=$(awk '/^summary:/ {print $2}' "$OUT")
+say "mode $MODE: $ok ok, $bad failed, $retr retransmissions; $(build_note)"
+say "sipd instructions: $ir total, $(awk -v i="$ir" -v n="$ok" 'BEGIN { printf "%.0f", (n > 0 ? i / n : 0) }') per successful $( [ "$MODE" = register ] && echo registration || echo call )"
+say "profile: callgrind_annotate $OUT | head -40"
+[ "$bad" = 0 ]
