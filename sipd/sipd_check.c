@@ -125,6 +125,92 @@ s_split (const char *data, size_t size, s_split_t *split)
     }
 }
 
+//  True when c reads as '?' in a line copied by s_strndup.
+static inline bool
+s_is_mapped (unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f || c == '?';
+}
+
+//  True when a header line is a Contact whose URI has a '?' outside <>
+//  (RFC 4475 §3.1.2.8: ambiguous). line is len bytes, raw or copied.
+static bool
+s_contact_ambiguous (const char *line, size_t len)
+{
+    const char *colon = memchr (line, ':', len);
+    if (!colon)
+        return false;
+    size_t name = (size_t) (colon - line);
+    while (name > 0 && (line[name - 1] == ' ' || line[name - 1] == '\t'))
+        name--;
+    bool contact = (name == 7 && strncasecmp (line, "contact", 7) == 0)
+                   || (name == 1 && (*line == 'm' || *line == 'M'));
+    if (!contact)
+        return false;
+    size_t rest = len - (size_t) (colon - line);
+    if (memchr (colon, '<', rest))
+        return false;
+    for (size_t i = 0; i < rest; i++)
+        if (s_is_mapped ((unsigned char) colon[i]))
+            return true;
+    return false;
+}
+
+//  What s_split would tell about the message, read in place without a
+//  copy per line: the start line (copied, control characters replaced),
+//  the body length, and whether a Contact line is ambiguous. Only for
+//  plain header blocks (no folded line, none as long as MAX_LINE, at most
+//  MAX_LINES): returns false for the others, which s_split handles.
+typedef struct {
+    char start[512];            //  start line ("" with has_start false)
+    bool has_start;             //  a start line was found
+    size_t body_len;            //  bytes after the blank line
+    bool contact_bad;           //  a Contact line has '?' outside <>
+} s_scan_t;
+
+static bool
+s_scan (const char *data, size_t size, s_scan_t *scan)
+{
+    scan->start[0] = 0;
+    scan->has_start = false;
+    scan->body_len = 0;
+    scan->contact_bad = false;
+    const char *p = data;
+    const char *end = data + size;
+    int count = 0;
+    while (p < end) {
+        const char *eol = memchr (p, '\n', (size_t) (end - p));
+        if (!eol)
+            break;
+        size_t len = (size_t) (eol - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len == 0) {
+            if (scan->has_start) {
+                scan->body_len = (size_t) (end - eol - 1);
+                return true;
+            }
+        }
+        else if (!scan->has_start) {
+            if (len >= sizeof scan->start)
+                return false;
+            for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) p[i];
+                scan->start[i] = s_is_mapped (c) ? '?' : (char) c;
+            }
+            scan->start[len] = 0;
+            scan->has_start = true;
+        }
+        else if (*p == ' ' || *p == '\t' || len >= MAX_LINE
+                 || ++count > MAX_LINES)
+            return false;
+        else if (!scan->contact_bad && s_contact_ambiguous (p, len))
+            scan->contact_bad = true;
+        p = eol + 1;
+    }
+    return true;
+}
+
 //  Name of a header line, canonical for the five a response needs:
 //  returns "via", "from", "to", "call-id", "cseq" or NULL for others.
 static const char *
@@ -478,10 +564,20 @@ s_allowed (const char *allow, const char *method)
     return false;
 }
 
+//  s_contact_ambiguous over the lines of a split message.
+static bool
+s_split_contact_bad (const s_split_t *split)
+{
+    for (int i = 0; i < split->count; i++)
+        if (s_contact_ambiguous (split->lines[i], strlen (split->lines[i])))
+            return true;
+    return false;
+}
+
 //  Checks on a parsed request (RFC 3261 §8.2). Returns 0 or sets result.
 static int
-s_check_request (const osip_message_t *msg, const s_split_t *split,
-                 const sipd_check_policy_t *policy,
+s_check_request (const osip_message_t *msg, size_t body_len,
+                 bool contact_bad, const sipd_check_policy_t *policy,
                  sipd_check_result_t *result)
 {
     const char *method = msg->sip_method;
@@ -546,7 +642,7 @@ s_check_request (const osip_message_t *msg, const s_split_t *split,
         }
     }
     //  RFC 3261 §18.3: a body shorter than Content-Length is an error
-    if (split && (size_t) length > split->body_len) {
+    if ((size_t) length > body_len) {
         s_result (result, 400, "Content-Length Larger Than Body");
         return 400;
     }
@@ -556,20 +652,9 @@ s_check_request (const osip_message_t *msg, const s_split_t *split,
         return 400;
     }
     //  a Contact URI with '?' outside <> is ambiguous (RFC 4475 §3.1.2.8)
-    for (int i = 0; split && i < split->count; i++) {
-        const char *line = split->lines[i];
-        const char *colon = strchr (line, ':');
-        if (!colon)
-            continue;
-        size_t len = (size_t) (colon - line);
-        while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-            len--;
-        bool contact = (len == 7 && strncasecmp (line, "contact", 7) == 0)
-                       || (len == 1 && (*line == 'm' || *line == 'M'));
-        if (contact && !strchr (colon, '<') && strchr (colon, '?')) {
-            s_result (result, 400, "Bad Contact Header");
-            return 400;
-        }
+    if (contact_bad) {
+        s_result (result, 400, "Bad Contact Header");
+        return 400;
     }
     bool ack_or_cancel
         = strcmp (method, "ACK") == 0 || strcmp (method, "CANCEL") == 0;
@@ -705,21 +790,23 @@ sipd_check_message (const char *data, size_t size,
         s_result (result, -1, "empty");
         return -1;
     }
+    //  Most messages are plain: read them in place. The rest (folded or
+    //  very long lines) and the error paths get the full split.
+    s_scan_t scan;
     s_split_t split;
-    s_split (data, size, &split);
+    bool have_split = !s_scan (data, size, &scan);
+    if (have_split)
+        s_split (data, size, &split);
     bool is_response = false;
     char method[64];
     sipd_check_result_t line_result;
     s_result (&line_result, 0, "");
-    int line_code = s_start_line (split.start, &is_response, method,
+    const char *start = have_split ? split.start
+                        : scan.has_start ? scan.start : NULL;
+    int line_code = s_start_line (start, &is_response, method,
                                   sizeof method, &line_result);
-    //  libosip2 wants a NUL after the data
-    char *text = malloc (size + 1);
-    assert (text);
-    memcpy (text, data, size);
-    text[size] = 0;
-    osip_message_t *msg = s_parse (text, size);
-    free (text);
+    //  osip_message_parse copies exactly size bytes: no NUL needed here
+    osip_message_t *msg = s_parse (data, size);
 
     if (is_response) {
         if (!msg || s_check_response (msg, result) != 0) {
@@ -728,7 +815,8 @@ sipd_check_message (const char *data, size_t size,
         }
         else
             *msg_p = msg;
-        s_split_free (&split);
+        if (have_split)
+            s_split_free (&split);
         return result->code;
     }
     bool needs_salvage = false;
@@ -750,11 +838,18 @@ sipd_check_message (const char *data, size_t size,
             snprintf (result->hvalue, sizeof result->hvalue, "%s",
                       policy->allow ? policy->allow : "");
         }
-        else
+        else {
+            if (!have_split)
+                s_split (data, size, &split);
+            have_split = true;
             s_name_culprit (&split, result);
+        }
         needs_salvage = true;
     }
-    else if (s_check_request (msg, &split, policy, result) == 400
+    else if (s_check_request (msg, have_split ? split.body_len : scan.body_len,
+                              have_split ? s_split_contact_bad (&split)
+                                         : scan.contact_bad,
+                              policy, result) == 400
              && strncmp (result->reason, "Missing", 7) == 0)
         needs_salvage = true;
     //  ACK gets no response (RFC 3261 §17.2.1): any fault means drop
@@ -765,11 +860,15 @@ sipd_check_message (const char *data, size_t size,
     }
     else if (result->code > 0 && (needs_salvage || !msg)) {
         osip_message_free (msg);
+        if (!have_split)
+            s_split (data, size, &split);
+        have_split = true;
         msg = s_salvage (&split, method);   //  NULL: drop
         if (!msg)
             s_result (result, -1, "no usable Via");
     }
-    s_split_free (&split);
+    if (have_split)
+        s_split_free (&split);
     if (result->code < 0) {
         osip_message_free (msg);
         msg = NULL;
