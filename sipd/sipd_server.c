@@ -8,11 +8,17 @@
 //  ready list); s_run pops the events of the ready transactions only and
 //  runs their state machines, which call back into this file to send
 //  (cb_send_message), to report received requests and responses (message
-//  callbacks) and to report a transaction's end (kill callbacks). Timers
-//  (retransmission A/E/G, timeouts B/F/H, wait D/I/J/K) are polled by
-//  osip_timers_*_execute, which this file runs from a zloop timer every
-//  TIMER_MS, followed by osip_*_execute over all lists (once per tick,
-//  not once per message).
+//  callbacks) and to report a transaction's end (kill callbacks).
+//
+//  Timers (retransmission A/E/G, timeouts B/F/H, wait D/I/J/K) live in
+//  each transaction's libosip2 context as deadlines. After a transaction
+//  has run, s_schedule puts its earliest armed deadline (for its current
+//  state) in a deadline queue (sipd_timerq); the zloop tick every
+//  TIMER_MS pops only the transactions that are due and gives each the
+//  timer event libosip2's osip_timers_*_execute would have given it (same
+//  conditions, same precedence), then runs them. No per-tick or
+//  per-message pass over every transaction: the cost of a tick is the
+//  number of due timers, not the number of live transactions.
 //
 //  Matching: received INVITEs and ACKs find their INVITE server
 //  transaction in ist_map (top-Via branch, sent-by, INVITE; RFC 3261
@@ -45,8 +51,11 @@
 #include "sipd_msg.h"
 #include "sipd_nist.h"
 #include "sipd_registrar.h"
+#include "sipd_timerq.h"
 #include "sipd_transport.h"
 #include "cm_log.h"
+
+#include <osip2/osip_time.h>
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -77,6 +86,7 @@ typedef struct {
     bool final_seen;            //  client: final response/error reported
     bool killed;                //  ended; freed by s_collect
     char *key;                  //  match key in ist_map/client_map or NULL
+    int64_t due;                //  deadline queued in timerq, -1 none
 } s_txn_t;
 
 struct _sipd_server_t {
@@ -96,6 +106,9 @@ struct _sipd_server_t {
     zhashx_t *client_map;       //  match key -> ICT/NICT (borrowed)
     zlistx_t *ready;            //  transactions with queued events
     sipd_nist_t *nist;          //  non-INVITE server transactions (owned)
+    sipd_timerq_t *timerq;      //  txn_ids by next timer deadline (owned)
+    int *due;                   //  txn_ids due in this tick (owned)
+    size_t due_slots;           //  its size
     int next_id;                //  next txn_id
     size_t nist_peak;           //  sipd_nist size since the last trim
     char allow[256];            //  Allow header value
@@ -562,9 +575,134 @@ s_collect (sipd_server_t *self)
     zlistx_purge (self->dead);
 }
 
+//  ---------------------------------------------------------------------
+//  Transaction timers
+
+//  A libosip2 timer deadline in microseconds, or -1 when not armed.
+static int64_t
+s_tv_us (const struct timeval *tv)
+{
+    if (tv->tv_sec == -1)
+        return -1;
+    return (int64_t) tv->tv_sec * 1000000 + tv->tv_usec;
+}
+
+//  The earlier of two deadlines (-1: none).
+static int64_t
+s_earlier (int64_t a, int64_t b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+//  The earliest deadline among the timers libosip2 checks for the
+//  transaction's current state (see __osip_*_need_timer_*_event), or -1.
+static int64_t
+s_next_deadline (const osip_transaction_t *tr)
+{
+    state_t st = tr->state;
+    if (tr->ctx_type == ICT && tr->ict_context) {
+        const osip_ict_t *c = tr->ict_context;
+        if (st == ICT_CALLING)
+            return s_earlier (s_tv_us (&c->timer_a_start),
+                              s_tv_us (&c->timer_b_start));
+        if (st == ICT_COMPLETED)
+            return s_tv_us (&c->timer_d_start);
+    }
+    else if (tr->ctx_type == IST && tr->ist_context) {
+        const osip_ist_t *c = tr->ist_context;
+        if (st == IST_COMPLETED)
+            return s_earlier (s_tv_us (&c->timer_g_start),
+                              s_tv_us (&c->timer_h_start));
+        if (st == IST_CONFIRMED)
+            return s_tv_us (&c->timer_i_start);
+    }
+    else if (tr->ctx_type == NICT && tr->nict_context) {
+        const osip_nict_t *c = tr->nict_context;
+        if (st == NICT_TRYING || st == NICT_PROCEEDING)
+            return s_earlier (s_tv_us (&c->timer_e_start),
+                              s_tv_us (&c->timer_f_start));
+        if (st == NICT_COMPLETED)
+            return s_tv_us (&c->timer_k_start);
+    }
+    else if (tr->ctx_type == NIST && tr->nist_context) {
+        if (st == NIST_COMPLETED)
+            return s_tv_us (&tr->nist_context->timer_j_start);
+    }
+    return -1;
+}
+
+//  True when the armed deadline has passed (libosip2: now > deadline).
+static bool
+s_expired (const struct timeval *deadline, const struct timeval *now)
+{
+    return deadline->tv_sec != -1 && osip_timercmp (now, deadline, >);
+}
+
+//  The timer event libosip2's osip_timers_*_execute would queue for this
+//  transaction now (one per tick, in its order of precedence), or -1.
+static int
+s_due_timer (const osip_transaction_t *tr, const struct timeval *now)
+{
+    state_t st = tr->state;
+    if (tr->ctx_type == ICT && tr->ict_context) {
+        const osip_ict_t *c = tr->ict_context;
+        if (st == ICT_CALLING && s_expired (&c->timer_b_start, now))
+            return TIMEOUT_B;
+        if (st == ICT_CALLING && s_expired (&c->timer_a_start, now))
+            return TIMEOUT_A;
+        if (st == ICT_COMPLETED && s_expired (&c->timer_d_start, now))
+            return TIMEOUT_D;
+    }
+    else if (tr->ctx_type == IST && tr->ist_context) {
+        const osip_ist_t *c = tr->ist_context;
+        if (st == IST_CONFIRMED && s_expired (&c->timer_i_start, now))
+            return TIMEOUT_I;
+        if (st == IST_COMPLETED && s_expired (&c->timer_h_start, now))
+            return TIMEOUT_H;
+        if (st == IST_COMPLETED && s_expired (&c->timer_g_start, now))
+            return TIMEOUT_G;
+    }
+    else if (tr->ctx_type == NICT && tr->nict_context) {
+        const osip_nict_t *c = tr->nict_context;
+        bool active = st == NICT_TRYING || st == NICT_PROCEEDING;
+        if (st == NICT_COMPLETED && s_expired (&c->timer_k_start, now))
+            return TIMEOUT_K;
+        if (active && s_expired (&c->timer_f_start, now))
+            return TIMEOUT_F;
+        if (active && s_expired (&c->timer_e_start, now))
+            return TIMEOUT_E;
+    }
+    else if (tr->ctx_type == NIST && tr->nist_context) {
+        if (st == NIST_COMPLETED
+            && s_expired (&tr->nist_context->timer_j_start, now))
+            return TIMEOUT_J;
+    }
+    return -1;
+}
+
+//  Queue the transaction's next timer deadline, unless it is queued
+//  already. An earlier entry with another deadline becomes stale.
+static void
+s_schedule (sipd_server_t *self, osip_transaction_t *tr)
+{
+    s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+    if (!txn || txn->killed)
+        return;
+    int64_t due = s_next_deadline (tr);
+    if (due == txn->due)
+        return;
+    txn->due = due;
+    if (due >= 0 && sipd_timerq_push (self->timerq, due, txn->id) != 0) {
+        CM_LOG (CM_LOG_ERROR, "server", "txn=%d: no memory for its timer",
+                txn->id);
+        txn->due = -1;
+    }
+}
+
 //  Run the queued events of the transactions that got some, and only
-//  those (what osip_*_execute does for every transaction of a list).
-//  Callbacks may queue more; the loop is bounded all the same.
+//  those (what osip_*_execute does for every transaction of a list),
+//  then queue their next timers. Callbacks may queue more; the loop is
+//  bounded all the same.
 static void
 s_run_ready (sipd_server_t *self)
 {
@@ -577,7 +715,72 @@ s_run_ready (sipd_server_t *self)
         osip_event_t *evt;
         while ((evt = osip_fifo_tryget (tr->transactionff)))
             osip_transaction_execute (tr, evt);
+        s_schedule (self, tr);
     }
+}
+
+//  Collect the txn_ids whose queued deadline has passed (stale entries
+//  are dropped here) into self->due; returns how many.
+static size_t
+s_collect_due (sipd_server_t *self, int64_t now_us)
+{
+    size_t n = 0;
+    int id;
+    int64_t deadline;
+    while (sipd_timerq_pop_due (self->timerq, now_us, &id, &deadline)) {
+        osip_transaction_t *tr = s_txn_lookup (self, id);
+        s_txn_t *txn = tr ? osip_transaction_get_reserved1 (tr) : NULL;
+        if (!txn || txn->killed || txn->due != deadline)
+            continue;   //  ended, or its deadline moved since
+        txn->due = -1;  //  s_schedule queues it again
+        if (n == self->due_slots) {
+            size_t slots = self->due_slots ? self->due_slots * 2 : 256;
+            int *due = realloc (self->due, slots * sizeof (int));
+            if (!due) {
+                //  keep it for the next tick
+                txn->due = deadline;
+                sipd_timerq_push (self->timerq, deadline, id);
+                break;
+            }
+            self->due = due;
+            self->due_slots = slots;
+        }
+        self->due[n++] = id;
+    }
+    return n;
+}
+
+//  Give the due transactions their timer events and run them.
+static void
+s_fire_timers (sipd_server_t *self)
+{
+    struct timeval now;
+    osip_gettimeofday (&now, NULL);
+    int64_t now_us = (int64_t) now.tv_sec * 1000000 + now.tv_usec;
+    size_t n = s_collect_due (self, now_us);
+    for (size_t i = 0; i < n; i++) {
+        //  an earlier one's callbacks may have ended this one
+        osip_transaction_t *tr = s_txn_lookup (self, self->due[i]);
+        s_txn_t *txn = tr ? osip_transaction_get_reserved1 (tr) : NULL;
+        if (!txn || txn->killed)
+            continue;
+        int type = osip_fifo_size (tr->transactionff) < 1
+                       ? s_due_timer (tr, &now)
+                       : -1;
+        osip_event_t *evt = type >= 0 ? osip_malloc (sizeof *evt) : NULL;
+        if (evt) {
+            memset (evt, 0, sizeof *evt);
+            evt->type = (type_t) type;
+            s_add_event (self, tr, evt);
+        }
+        else
+            //  not quite due (libosip2 fires strictly after the
+            //  deadline), or events pending: look again next tick
+            s_schedule (self, tr);
+        if (zlistx_size (self->ready) >= 256)
+            s_run_ready (self);
+    }
+    s_run_ready (self);
 }
 
 static void
@@ -595,18 +798,8 @@ static int
 s_timer (zloop_t *loop, int timer_id, void *arg)
 {
     sipd_server_t *self = arg;
-    osip_timers_ict_execute (self->osip);
-    osip_timers_ist_execute (self->osip);
-    osip_timers_nict_execute (self->osip);
-    osip_timers_nist_execute (self->osip);
-    //  timer events sit in the fifos of whichever transactions fired:
-    //  one pass over every list per tick, not per message
     self->running = true;
-    osip_ict_execute (self->osip);
-    osip_ist_execute (self->osip);
-    osip_nict_execute (self->osip);
-    osip_nist_execute (self->osip);
-    s_run_ready (self);
+    s_fire_timers (self);
     self->running = false;
     s_collect (self);
     sipd_nist_expire (self->nist, s_now_ms ());
@@ -631,6 +824,7 @@ s_txn_new (sipd_server_t *self, osip_transaction_t *tr, bool client,
     txn->id = s_next_id (self);
     txn->client = client;
     txn->peer = *peer;
+    txn->due = -1;
     osip_transaction_set_reserved1 (tr, txn);
     zhashx_insert (self->txns, (void *) (intptr_t) txn->id, tr);
     return txn;
@@ -857,6 +1051,7 @@ sipd_server_new (cm_daemon_t *daemon)
     self->client_map = zhashx_new ();
     self->ready = zlistx_new ();
     self->nist = sipd_nist_new ();
+    self->timerq = sipd_timerq_new ();
     self->next_id = 1;
     s_update_allow (self);
 
@@ -981,6 +1176,8 @@ sipd_server_destroy (sipd_server_t **self_p)
     zhashx_destroy (&self->client_map);
     zlistx_destroy (&self->ready);
     sipd_nist_destroy (&self->nist);
+    sipd_timerq_destroy (&self->timerq);
+    free (self->due);
     free (self);
     *self_p = NULL;
 }
@@ -1123,24 +1320,33 @@ sipd_server_find_invite (sipd_server_t *self, const osip_message_t *cancel)
     assert (self);
     if (!cancel || !cancel->call_id || !cancel->call_id->number)
         return 0;
-    const char *branch = s_branch (cancel);
-    if (!branch)
-        return 0;
-    osip_transaction_t *tr = zhashx_first (self->txns);
-    while (tr) {
-        if (tr->ctx_type == IST && tr->orig_request
-            && tr->orig_request->call_id
-            && tr->orig_request->call_id->number
-            && strcmp (tr->orig_request->call_id->number,
-                       cancel->call_id->number) == 0) {
-            const char *invite_branch = s_branch (tr->orig_request);
-            s_txn_t *txn = osip_transaction_get_reserved1 (tr);
-            if (invite_branch && strcmp (invite_branch, branch) == 0 && txn)
-                return txn->id;
+    //  A CANCEL carries the INVITE's top Via (RFC 3261 §9.1): same branch
+    //  and sent-by, so the INVITE's key in ist_map.
+    char *key = s_via_key (osip_list_get (&cancel->vias, 0), "INVITE", true);
+    osip_transaction_t *tr = key ? zhashx_lookup (self->ist_map, key) : NULL;
+    if (!key) {
+        //  pre-RFC 3261 branch: compare branch and Call-ID one by one
+        const char *branch = s_branch (cancel);
+        for (tr = zhashx_first (self->txns); branch && tr;
+             tr = zhashx_next (self->txns)) {
+            const osip_message_t *invite = tr->orig_request;
+            const char *invite_branch
+                = tr->ctx_type == IST && invite ? s_branch (invite) : NULL;
+            if (invite_branch && strcmp (invite_branch, branch) == 0
+                && invite->call_id && invite->call_id->number
+                && strcmp (invite->call_id->number, cancel->call_id->number)
+                       == 0)
+                break;
         }
-        tr = zhashx_next (self->txns);
     }
-    return 0;
+    free (key);
+    s_txn_t *txn = tr ? osip_transaction_get_reserved1 (tr) : NULL;
+    if (!txn || txn->killed || tr->ctx_type != IST || !tr->orig_request
+        || !tr->orig_request->call_id || !tr->orig_request->call_id->number
+        || strcmp (tr->orig_request->call_id->number,
+                   cancel->call_id->number) != 0)
+        return 0;
+    return txn->id;
 }
 
 //  Prepend our Via (fresh branch, rport) to an outgoing request.
