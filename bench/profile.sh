@@ -4,6 +4,12 @@
 #   bench/profile.sh register [COUNT] [RATE]   (default 2000 registrations at 200/s)
 #   bench/profile.sh calls [COUNT] [RATE]      (default 1000 calls at 100/s, 1 s hold)
 #
+# PROFILE_TOOL=cpu runs the server without valgrind and prints its user and
+# system CPU time per operation instead (from /proc, so it wobbles with load;
+# use it for the kernel share and for load-dependent costs at real rates).
+# PROFILE_TARGET=kamailio measures the reference Kamailio instead (bench/kamailio.cfg,
+# all its processes, callgrind --trace-children=yes; Ir summed over them).
+#
 # Starts sipd (SIPSERVER_BIN) under `valgrind --tool=callgrind` with the
 # benchmark's config, drives a fixed load with SIPp (same scenarios as
 # bench/register and bench/calls), stops sipd with SIGTERM and prints the
@@ -23,7 +29,16 @@ command -v valgrind >/dev/null || { warn "valgrind not installed"; exit 77; }
 bench_init "profile-$MODE"
 OUT=${PROFILE_OUT:-/tmp/sipserver-profile-$MODE.out}
 rm -f "$OUT"
-SIPD_WRAP="valgrind --tool=callgrind --callgrind-out-file=$OUT ${PROFILE_VALGRIND_ARGS:-}"
+TARGET=${PROFILE_TARGET:-sipd}
+TOOL=${PROFILE_TOOL:-callgrind}
+case $TOOL in callgrind|cpu) ;; *) warn "PROFILE_TOOL must be callgrind or cpu"; exit 2 ;; esac
+case $TARGET in
+    sipd) WRAP="valgrind --tool=callgrind --callgrind-out-file=$OUT ${PROFILE_VALGRIND_ARGS:-}" ;;
+    kamailio) rm -f "$OUT".*
+              WRAP="valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=$OUT.%p ${PROFILE_VALGRIND_ARGS:-}" ;;
+    *) warn "PROFILE_TARGET must be sipd or kamailio"; exit 2 ;;
+esac
+[ "$TOOL" = cpu ] && WRAP=
 PASS=bench-pw-$RANDOM$RANDOM
 p=($(free_ports 3))
 PORT=${p[0]}
@@ -42,8 +57,24 @@ else
     printf 'SEQUENTIAL\n101;[authentication username=101 password=%s]\n' "$PASS" > "$W/uas.csv"
     sipd_conf "$W/sipd.conf" "$PORT" "$PASS" 0 0
 fi
-SIPD_WRAP=$SIPD_WRAP sipd_start "$W/sipd.conf" "$PORT" || exit 1
+if [ "$TARGET" = sipd ]; then
+    SIPD_WRAP=$WRAP sipd_start "$W/sipd.conf" "$PORT" || exit 1
+    SERVER_PID=$SIPD_PID
+else
+    KAM_WRAP=$WRAP kam_start kamailio "$PORT" "$PASS" || exit 1
+    SERVER_PID=$KAM_PID
+fi
 
+# user and system CPU ticks of the server's process tree (threads included)
+cpu_split() {
+    local total_u=0 total_s=0 p
+    for p in $(tree_pids "$SERVER_PID"); do
+        read -r u s < <(awk '{print $14, $15}' "/proc/$p/stat" 2>/dev/null || echo 0 0)
+        total_u=$((total_u + ${u:-0})); total_s=$((total_s + ${s:-0}))
+    done
+    echo "$total_u $total_s"
+}
+read -r U0 S0 < <(cpu_split)
 if [ "$MODE" = register ]; then
     sipp_run reg $(( COUNT / RATE + 60 )) -sf "$BTOP/bench/register/register.xml" \
         -inf "$W/users.csv" "127.0.0.1:$PORT" -i 127.0.0.1 -p "$UA_PORT" \
@@ -60,11 +91,28 @@ else
         -nd -aa -recv_timeout 10s
 fi
 ok=$success bad=$failed retr=$retrans
-stop_pid "$SIPD_PID"
-for ((i = 0; i < 50; i++)); do [ -s "$OUT" ] && break; sleep 0.1; done
-[ -s "$OUT" ] || { warn "no callgrind output in $OUT"; exit 1; }
-ir=$(awk '/^summary:/ {print $2}' "$OUT")
-say "mode $MODE: $ok ok, $bad failed, $retr retransmissions; $(build_note)"
-say "sipd instructions: $ir total, $(awk -v i="$ir" -v n="$ok" 'BEGIN { printf "%.0f", (n > 0 ? i / n : 0) }') per successful $( [ "$MODE" = register ] && echo registration || echo call )"
-say "profile: callgrind_annotate $OUT | head -40"
+read -r U1 S1 < <(cpu_split)
+if [ "$TOOL" = cpu ]; then
+    say "mode $MODE at $RATE/s: $ok ok, $bad failed, $retr retransmissions; $TARGET $( [ "$TARGET" = sipd ] && build_note)"
+    awk -v u=$((U1 - U0)) -v s=$((S1 - S0)) -v t="$CLK_TCK" -v n="$ok" 'BEGIN {
+        if (n == 0) n = 1
+        printf "CPU per successful operation: %.0f us user + %.0f us system = %.0f us\n",
+               1e6 * u / t / n, 1e6 * s / t / n, 1e6 * (u + s) / t / n }'
+    stop_pid "$SERVER_PID"
+    [ "$bad" = 0 ]
+    exit
+fi
+stop_pid "$SERVER_PID"
+if [ "$TARGET" = sipd ]; then
+    for ((i = 0; i < 50; i++)); do [ -s "$OUT" ] && break; sleep 0.1; done
+    [ -s "$OUT" ] || { warn "no callgrind output in $OUT"; exit 1; }
+    ir=$(awk '/^summary:/ {print $2}' "$OUT")
+    say "mode $MODE: $ok ok, $bad failed, $retr retransmissions; $(build_note)"
+else
+    sleep 2
+    ir=$(cat "$OUT".* 2>/dev/null | awk '/^summary:/ {s += $2} END {print s + 0}')
+    say "mode $MODE: $ok ok, $bad failed, $retr retransmissions; kamailio, $(ls "$OUT".* | wc -l) processes"
+fi
+say "$TARGET instructions: $ir total, $(awk -v i="$ir" -v n="$ok" 'BEGIN { printf "%.0f", (n > 0 ? i / n : 0) }') per successful $( [ "$MODE" = register ] && echo registration || echo call )"
+say "profile: callgrind_annotate $OUT$( [ "$TARGET" = kamailio ] && echo '.PID') | head -40"
 [ "$bad" = 0 ]

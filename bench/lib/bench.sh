@@ -10,7 +10,7 @@
 #   BENCH_TARGETS        "sipd kamailio" (default both; one of them to skip the other)
 #   KEEP_TMP=1           keep the work directory (logs, SIPp stats)
 #   BENCH_TRACE=1        SIPp message traces in the work directory (debugging only: slow)
-#   SIPD_WRAP            command prefix for sipd (bench/profile.sh uses callgrind)
+#   SIPD_WRAP, KAM_WRAP  command prefix for sipd / Kamailio (bench/profile.sh uses callgrind)
 
 set -u
 BTOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -138,7 +138,7 @@ kam_start() {
     mkdir -p "$W/$name.run"
     sed -e "s/@PORT@/$port/g" -e "s/@PASS@/$pass/g" -e "s/@CHILDREN@/${KAM_CHILDREN:-2}/g" \
         "$BTOP/bench/kamailio.cfg" > "$W/$name.cfg"
-    kamailio -DD -E -m 256 -M 16 -Y "$W/$name.run" -f "$W/$name.cfg" >"$W/$name.log" 2>&1 &
+    ${KAM_WRAP:-} kamailio -DD -E -m 256 -M 16 -Y "$W/$name.run" -f "$W/$name.cfg" >"$W/$name.log" 2>&1 &
     KAM_PID=$!
     bench_track "$KAM_PID"
     if ! sip_ping "$port" 15; then
