@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 #include <string.h>
+#include <sys/random.h>
 
 struct _sipd_call_t {
     char uniqueid[40];          //  CDR uniqueid (UUID)
@@ -35,14 +36,36 @@ s_copy (char *dst, size_t size, const char *src)
         strcpy (dst, src);
 }
 
+//  A random (version 4) UUID in canonical form: 36 characters and the
+//  terminating NUL. getrandom(2) directly: libuuid's generator reseeds
+//  srandom on every UUID, ~60k instructions each.
+static void
+s_uuid (char *out)
+{
+    unsigned char b[16];
+    if (getrandom (b, sizeof b, 0) != (ssize_t) sizeof b) {
+        zuuid_t *uuid = zuuid_new ();
+        memcpy (b, zuuid_data (uuid), sizeof b);
+        zuuid_destroy (&uuid);
+    }
+    b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char) ((b[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 15];
+    }
+    *p = 0;
+}
+
 sipd_call_t *
 sipd_call_new (const char *src, const char *dialed)
 {
     sipd_call_t *self = (sipd_call_t *) zmalloc (sizeof *self);
-    zuuid_t *uuid = zuuid_new ();
-    snprintf (self->uniqueid, sizeof self->uniqueid, "%s",
-              zuuid_str_canonical (uuid));
-    zuuid_destroy (&uuid);
+    s_uuid (self->uniqueid);
     s_copy (self->src, sizeof self->src, src);
     s_copy (self->dialed, sizeof self->dialed, dialed);
     s_copy (self->dst, sizeof self->dst, dialed);

@@ -1074,7 +1074,12 @@ sipd_server_new (cm_daemon_t *daemon)
     self->policy.allow = self->allow;
     self->policy.supported = SERVER_SUPPORTED;
 
-    osip_trace_initialize_func (OSIP_INFO4, s_trace);
+    //  libosip2 formats a time stamp for every trace line it emits before
+    //  our s_trace can drop it (~30k instructions per call): enable its
+    //  chatter only when it will be logged.
+    osip_trace_initialize_func (cm_log_enabled (CM_LOG_DEBUG) ? OSIP_INFO4
+                                                              : OSIP_WARNING,
+                                s_trace);
     if (osip_init (&self->osip) != 0) {
         cm_daemon_fail (daemon, "cannot initialise libosip2");
         goto fail;
