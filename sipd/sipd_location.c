@@ -9,16 +9,17 @@
 //  offline. The last published state is remembered so "ext.status" fires
 //  only on real changes.
 //
-//  Persistence trades durability for a loop that never blocks: a change
-//  only sets a dirty flag, and a later tick (one second after the last
-//  write, five beyond 2,000 bindings) serializes all bindings to
-//  registrations.json.tmp and renames it over registrations.json. rename is
-//  atomic, so a crash leaves either the old or the new file; without fsync
-//  a power loss may lose the last seconds of registrations, which phones
-//  repair by re-registering.
+//  Persistence: a change only sets a dirty flag, and a later tick (one
+//  second after the last write, five beyond 2,000 bindings) copies all
+//  bindings into a snapshot that sipd_regfile writes, in its actor when
+//  writing in the background: temporary file, fsync, rename. A crash
+//  leaves either the old or the new file; changes after the last write
+//  (at most a few seconds) are lost, and phones repair that by
+//  re-registering. Expiry scans are skipped until the earliest expiry.
 
 #include "sipd_location.h"
 #include "cm_log.h"
+#include "sipd_regfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +28,6 @@
 #include <time.h>
 
 #define FILE_NAME "registrations.json"
-#define FILE_VERSION 1
 #define FLUSH_LARGE 2000            //  bindings beyond which writes slow down
 #define FLUSH_INTERVAL_LARGE 5      //  seconds between writes then
 
@@ -63,14 +63,18 @@ struct _sipd_location_t {
                                 //  hash item and key copy per extension
     size_t ext_count;           //  entries in exts
     char *path;                 //  registrations.json or NULL (owned)
-    char *tmp_path;             //  its temporary sibling (owned)
+    sipd_regfile_t *file;       //  its writer, NULL without persistence
     sipd_events_t *events;      //  publisher or NULL (borrowed)
     bool dirty;                 //  changes not yet written
     int64_t last_flush;         //  time of the last write
     size_t size;                //  total bindings
+    int64_t next_expiry;        //  no binding expires before (a lower
+                                //  bound: tick skips the scan until then)
     sipd_clock_fn *clock;       //  time source
     void *clock_arg;            //  its argument (borrowed)
 };
+
+static int s_write (sipd_location_t *self, bool wait);
 
 static int64_t
 s_now (sipd_location_t *self)
@@ -248,7 +252,7 @@ sipd_location_new (zhashx_t *numbers, const char *spool_dir,
     qsort (self->exts, self->ext_count, sizeof (s_ext_t), s_ext_cmp);
     if (spool_dir) {
         self->path = zsys_sprintf ("%s/%s", spool_dir, FILE_NAME);
-        self->tmp_path = zsys_sprintf ("%s/%s.tmp", spool_dir, FILE_NAME);
+        self->file = sipd_regfile_new (self->path);
     }
     return self;
 }
@@ -260,13 +264,15 @@ sipd_location_destroy (sipd_location_t **self_p)
     sipd_location_t *self = *self_p;
     if (!self)
         return;
+    if (self->file && sipd_regfile_wait (self->file) != 0)
+        self->dirty = true;     //  the last write failed: try once more
     if (self->dirty)
         (void) sipd_location_flush (self);  //  failure logged
+    sipd_regfile_destroy (&self->file);
     for (size_t i = 0; i < self->ext_count; i++)
         s_ext_free (&self->exts[i]);
     free (self->exts);
     zstr_free (&self->path);
-    zstr_free (&self->tmp_path);
     free (self);
     *self_p = NULL;
 }
@@ -386,6 +392,8 @@ sipd_location_bind (sipd_location_t *self, const char *number,
         s_binding_destroy ((void **) &old);
     }
     s_binding_t *binding = s_binding_new (contact);
+    if (binding->expires < self->next_expiry)
+        self->next_expiry = binding->expires;
     ext->bindings = (s_binding_t **) realloc (
         ext->bindings, (size_t) (ext->count + 1) * sizeof (s_binding_t *));
     assert (ext->bindings);     //  allocation failure aborts (STYLE §4)
@@ -555,116 +563,88 @@ sipd_location_tick (sipd_location_t *self)
     assert (self);
     int64_t now = s_now (self);
     int expired = 0;
-    for (s_ext_t *ext = self->exts; ext < self->exts + self->ext_count;
-         ext++) {
-        if (ext->count == 0)
-            continue;
-        for (int i = 0; i < ext->count;) {
-            if (ext->bindings[i]->expires > now)
-                i++;
-            else {
-                s_remove_at (self, ext, i, "expired");  //  refills i
-                expired++;
+    if (now >= self->next_expiry) {
+        int64_t next = INT64_MAX;
+        for (s_ext_t *ext = self->exts; ext < self->exts + self->ext_count;
+             ext++) {
+            if (ext->count == 0)
+                continue;
+            for (int i = 0; i < ext->count;) {
+                if (ext->bindings[i]->expires > now) {
+                    if (ext->bindings[i]->expires < next)
+                        next = ext->bindings[i]->expires;
+                    i++;
+                }
+                else {
+                    s_remove_at (self, ext, i, "expired");  //  refills i
+                    expired++;
+                }
             }
+            s_publish_state (self, ext);
         }
-        s_publish_state (self, ext);
+        self->next_expiry = next;
     }
+    if (!self->file)
+        return expired;
+    if (sipd_regfile_collect (self->file) != 0)
+        self->dirty = true;     //  the last write failed: retry
     //  Coalesce writes: every second for small tables, every
-    //  FLUSH_INTERVAL_LARGE seconds beyond FLUSH_LARGE bindings.
+    //  FLUSH_INTERVAL_LARGE seconds beyond FLUSH_LARGE bindings; one
+    //  write at a time.
     int interval = self->size > FLUSH_LARGE ? FLUSH_INTERVAL_LARGE : 1;
-    if (self->dirty && s_now (self) - self->last_flush >= interval)
-        (void) sipd_location_flush (self);  //  failure logged, retried
+    if (self->dirty && now - self->last_flush >= interval
+        && !sipd_regfile_busy (self->file))
+        (void) s_write (self, false);   //  failure logged, retried
     return expired;
 }
 
-//  Write text as a JSON string (RFC 8259 §7), or null for NULL.
-static void
-s_put_string (FILE *file, const char *text)
+//  Snapshot every binding and write them (see sipd_regfile). Returns 0,
+//  -1 on a failure (logged; the bindings stay dirty).
+static int
+s_write (sipd_location_t *self, bool wait)
 {
-    if (!text) {
-        fputs ("null", file);
-        return;
+    self->last_flush = s_now (self);
+    sipd_regfile_begin (self->file, self->size);
+    for (s_ext_t *ext = self->exts; ext < self->exts + self->ext_count;
+         ext++) {
+        for (int i = 0; i < ext->count; i++) {
+            const s_binding_t *b = ext->bindings[i];
+            sipd_contact_t contact = {
+                .uri = b->uri, .instance = b->instance, .reg_id = b->reg_id,
+                .call_id = b->call_id, .cseq = b->cseq,
+                .expires = b->expires, .user_agent = b->user_agent,
+                .source = b->source};
+            sipd_regfile_add (self->file, ext->number, &contact);
+        }
     }
-    putc ('"', file);
-    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fprintf (file, "\\%c", *c);
-        else if (*c < 0x20)
-            fprintf (file, "\\u%04x", *c);
-        else
-            putc (*c, file);
+    self->dirty = false;
+    if (sipd_regfile_commit (self->file, wait) != 0) {
+        self->dirty = true;
+        return -1;
     }
-    putc ('"', file);
+    return 0;
 }
 
-//  One binding as a JSON object (the format s_load_one reads).
-static void
-s_put_binding (FILE *file, const char *number, const s_binding_t *b)
-{
-    fputs ("{\"number\":", file);
-    s_put_string (file, number);
-    fputs (",\"uri\":", file);
-    s_put_string (file, b->uri);
-    if (b->instance) {
-        fputs (",\"instance\":", file);
-        s_put_string (file, b->instance);
-    }
-    fprintf (file, ",\"reg_id\":%d,\"call_id\":", b->reg_id);
-    s_put_string (file, b->call_id);
-    fprintf (file, ",\"cseq\":%lu,\"expires\":%lld", (unsigned long) b->cseq,
-             (long long) b->expires);
-    if (b->user_agent) {
-        fputs (",\"user_agent\":", file);
-        s_put_string (file, b->user_agent);
-    }
-    fprintf (file, ",\"transport\":\"%s\",\"ip\":",
-             s_transport_name (b->source.transport));
-    s_put_string (file, b->source.ip);
-    fprintf (file, ",\"port\":%d,\"conn_id\":%d}", b->source.port,
-             b->source.conn_id);
-}
-
-//  The file is written by hand rather than through a jansson tree: with
-//  10,000 bindings building the tree costs two orders of magnitude more
-//  than printing, and this runs in the event loop.
 int
 sipd_location_flush (sipd_location_t *self)
 {
     assert (self);
-    if (!self->path) {
+    if (!self->file) {
         self->dirty = false;
         return 0;
     }
-    self->last_flush = s_now (self);
-    FILE *file = fopen (self->tmp_path, "w");
-    int rc = file ? 0 : -1;
-    if (file) {
-        fprintf (file, "{\"v\":%d,\"bindings\":[", FILE_VERSION);
-        const char *sep = "";
-        for (s_ext_t *ext = self->exts;
-             ext < self->exts + self->ext_count; ext++) {
-            for (int i = 0; i < ext->count; i++) {
-                fputs (sep, file);
-                s_put_binding (file, ext->number, ext->bindings[i]);
-                sep = ",\n";
-            }
-        }
-        fputs ("]}\n", file);
-        if (ferror (file))
-            rc = -1;
-        if (fclose (file) != 0)
-            rc = -1;
-    }
-    if (rc == 0 && rename (self->tmp_path, self->path) != 0)
-        rc = -1;
-    if (rc != 0) {
-        CM_LOG (CM_LOG_ERROR, "location", "cannot write %s: %s", self->path,
-                strerror (errno));
-        (void) remove (self->tmp_path);     //  may not exist
-        return -1;
-    }
-    self->dirty = false;
-    return 0;
+    if (sipd_regfile_wait (self->file) != 0)
+        self->dirty = true;
+    return s_write (self, true);
+}
+
+int
+sipd_location_write_in_background (sipd_location_t *self, bool background)
+{
+    assert (self);
+    if (!self->file)
+        return 0;
+    return sipd_regfile_set_background (self->file, background);
 }
 
 size_t

@@ -11,9 +11,11 @@
 //
 //  Bindings expire on time (sipd_location_tick, called once a second).
 //  Changes are written to <spool>/registrations.json through a temporary
-//  file and rename, coalesced (at most one write a second, every five
-//  seconds beyond 2,000 bindings) and without fsync, so the loop never
-//  blocks long; sipd_location_load reloads the file and drops what expired
+//  file, fsync and rename (sipd_regfile), coalesced (at most one write a
+//  second, every five seconds beyond 2,000 bindings). With
+//  sipd_location_write_in_background the tick only copies the bindings
+//  into a snapshot and a zactor writes it, so the loop never waits for
+//  the disk; sipd_location_load reloads the file and drops what expired
 //  meanwhile.
 //
 //  The extension state is offline (no binding), idle, ringing or busy (the
@@ -156,10 +158,19 @@ json_t *
 int
     sipd_location_tick (sipd_location_t *self);
 
-//  Write pending changes now (also done by tick and destroy). Returns 0,
-//  -1 on a write error (logged; the next tick retries).
+//  Write pending changes now (also done by tick and destroy), waiting
+//  for the file to be written (and for a background write in flight
+//  first). Returns 0, -1 on a write error (logged; the next tick retries).
 int
     sipd_location_flush (sipd_location_t *self);
+
+//  Write the file from a background thread (true; the daemon does this)
+//  or in the calling thread (false, the default: tick then returns with
+//  the file written). Returns 0, -1 when the thread cannot start (logged;
+//  writes stay in the calling thread).
+int
+    sipd_location_write_in_background (sipd_location_t *self,
+                                       bool background);
 
 //  Total number of bindings.
 size_t

@@ -91,6 +91,9 @@ sipd_registrar_new (cm_config_t *config, zloop_t *loop, sipd_events_t *events)
                                         spool, events);
     zstr_free (&spool);
     (void) sipd_location_load (self->location);     //  logs what it did
+    //  In the daemon the file is written by a thread, not the loop.
+    if (loop)
+        (void) sipd_location_write_in_background (self->location, true);
     self->min_expires = (int) cm_config_int (config, "sipd", "min_expires");
     self->max_expires = (int) cm_config_int (config, "sipd", "max_expires");
     self->default_expires

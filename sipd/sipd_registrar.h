@@ -37,7 +37,9 @@ typedef struct _sipd_registrar_t sipd_registrar_t;
 //  Create from the configuration ([sipd] realm, *_expires, nonce_lifetime,
 //  auth_fail_*; [extensions]; [general] data_dir: bindings persist in
 //  data_dir/spool/registrations.json, the directory is created). loop
-//  (borrowed, may be NULL in tests) gets the one-second timer. events
+//  (borrowed, may be NULL in tests) gets the one-second timer; with a
+//  loop the file is written by a background thread (without one, by
+//  the tick itself). events
 //  (borrowed, may be NULL) receives "reg" and "ext.status" events.
 //  Returns NULL on failure (logged). Caller owns return value and must
 //  destroy it when done.

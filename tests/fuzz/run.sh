@@ -41,7 +41,7 @@ CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSIPSERVER_
 sources_for() {
     case $1 in
         fuzz_sipd_registrar) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" \
-            "$TOP"/sipd/sipd_{registrar,auth,throttle,location,events,clock}.c \
+            "$TOP"/sipd/sipd_{registrar,auth,throttle,location,regfile,events,clock}.c \
             "$TOP"/common/cm_{config,config_keys,log,msg,service}.c ;;
         fuzz_sipd_sdp) echo "$TOP/sipd/sipd_sdp.c" ;;
         fuzz_sipd_*) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" ;;

@@ -453,6 +453,93 @@ test_write_coalescing (void **state)
     assert_int_equal (s_file_bindings (fx), 1);
 }
 
+//  Wait (bounded) until the file holds count bindings; returns the last
+//  count seen.
+static int
+s_wait_file_bindings (fixture_t *fx, int count)
+{
+    int seen = -1;
+    for (int i = 0; i < 200 && seen != count; i++) {
+        seen = s_file_bindings (fx);
+        if (seen != count)
+            zclock_sleep (10);
+    }
+    return seen;
+}
+
+//  Background writing: the tick hands a snapshot to the writer thread;
+//  the file follows the bindings, destroy writes what is pending, and
+//  everything (escapes included) survives a reload.
+static void
+test_background_write (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    sipd_location_t *location = s_location (fx, true, NULL);
+    assert_int_equal (sipd_location_write_in_background (location, true), 0);
+    static const char *numbers[] = {"99", "100", "101"};
+    for (int i = 0; i < 25; i++) {
+        char uri[64], call_id[32];
+        snprintf (uri, sizeof uri, "sip:%s@10.0.0.%d:5060",
+                  numbers[i % 3], i);
+        snprintf (call_id, sizeof call_id, "call-%d", i);
+        sipd_contact_t c = s_contact (fx, uri, call_id, 1, 600);
+        c.user_agent = i == 7 ? "Odd \"Phone\" \\ 1.0\x01" : "TestPhone";
+        assert_int_equal (
+            sipd_location_bind (location, numbers[i % 3], &c), 0);
+    }
+    assert_int_equal (sipd_location_tick (location), 0);
+    assert_int_equal (s_wait_file_bindings (fx, 25), 25);
+    sipd_contact_t gone = s_contact (fx, "sip:100@10.0.0.1:5060", "x", 1, 1);
+    assert_int_equal (sipd_location_unbind (location, "100", &gone), 0);
+    fx->now += 1;
+    assert_int_equal (sipd_location_tick (location), 0);
+    assert_int_equal (s_wait_file_bindings (fx, 24), 24);
+    //  pending at destroy: written before it returns
+    assert_int_equal (sipd_location_unbind (location, "100", &gone), -1);
+    sipd_contact_t last = s_contact (fx, "sip:99@10.0.0.99:1", "z", 1, 60);
+    assert_int_equal (sipd_location_bind (location, "99", &last), 0);
+    sipd_location_destroy (&location);
+    assert_int_equal (s_file_bindings (fx), 25);
+
+    location = s_location (fx, true, NULL);
+    assert_int_equal (sipd_location_size (location), 25);
+    sipd_contact_t found[SIPD_LOCATION_MAX_CONTACTS];
+    int n = sipd_location_contacts (location, "100", found,
+                                    SIPD_LOCATION_MAX_CONTACTS);
+    assert_int_equal (n, 7);
+    bool odd = false;
+    for (int i = 0; i < n; i++)
+        odd = odd || strcmp (found[i].user_agent,
+                             "Odd \"Phone\" \\ 1.0\x01") == 0;
+    assert_true (odd);
+    //  flush writes at once and waits for it
+    assert_int_equal (sipd_location_write_in_background (location, true), 0);
+    assert_int_equal (sipd_location_unbind_all (location, "100", NULL, 0), 7);
+    assert_int_equal (sipd_location_flush (location), 0);
+    assert_int_equal (s_file_bindings (fx), 18);
+    sipd_location_destroy (&location);
+}
+
+//  A directory that cannot be written: the failure is reported, in
+//  either mode, and nothing crashes.
+static void
+test_write_failure (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    char dir[128];
+    snprintf (dir, sizeof dir, "%s/missing", fx->dir);
+    sipd_location_t *location = sipd_location_new (fx->numbers, dir, NULL);
+    sipd_location_set_clock (location, s_clock, fx);
+    sipd_contact_t a = s_contact (fx, "sip:100@127.0.0.1:1", "c1", 1, 600);
+    assert_int_equal (sipd_location_bind (location, "100", &a), 0);
+    assert_int_equal (sipd_location_flush (location), -1);
+    assert_int_equal (sipd_location_write_in_background (location, true), 0);
+    fx->now += 1;
+    assert_int_equal (sipd_location_tick (location), 0);   //  fails later
+    assert_int_equal (sipd_location_flush (location), -1);
+    sipd_location_destroy (&location);
+}
+
 //  Many extensions of mixed lengths: each is found, others are not, and
 //  the status list comes in number order (99 before 100).
 static void
@@ -508,6 +595,10 @@ main (void)
                                          s_teardown),
         cmocka_unit_test (test_many_extensions),
         cmocka_unit_test_setup_teardown (test_write_coalescing, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_background_write, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_write_failure, s_setup,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
