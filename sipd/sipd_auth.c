@@ -20,7 +20,6 @@
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,9 @@
 #define MAX_TRACKED 262144      //  bound of the used-nonce table (power of 2)
 #define MIN_SLOTS 1024          //  smallest used-nonce table
 #define HEX_MAX 65              //  SHA-256 hex plus NUL
+#define RING 1024               //  expiry buckets, one a second (a bucket
+                                //  serves every RING-th second)
+#define RAND_POOL 256           //  random bytes drawn at once
 
 typedef enum { S_MD5 = 0, S_SHA256 = 1 } s_algo_t;
 
@@ -58,6 +60,14 @@ typedef struct {
                                 //  after the table's epoch
 } s_used_t;
 
+//  Keys of used[] that expire in one second (or in a later one that is
+//  the same modulo RING).
+typedef struct {
+    uint64_t *keys;                 //  owned
+    uint32_t count;
+    uint32_t cap;
+} s_bucket_t;
+
 struct _sipd_auth_t {
     char *realm;                    //  digest realm (owned)
     s_algo_t offer[2];              //  algorithms offered, preferred first
@@ -76,6 +86,15 @@ struct _sipd_auth_t {
     int64_t floor;                  //  nonces created before are stale
                                     //  (their entries were forgotten)
     size_t max_slots;               //  bound of used[] (MAX_TRACKED)
+    s_bucket_t ring[RING];          //  keys of used[] by expiry second
+                                    //  (second % RING)
+    int64_t expired_to;             //  seconds up to this were expired
+    EVP_MD *md[2];                  //  MD5 and SHA-256, fetched once
+    EVP_MD_CTX *ctx;                //  digest context, reused
+    EVP_MD_CTX *hmac_inner;         //  SHA-256 after the key ^ ipad block
+    EVP_MD_CTX *hmac_outer;         //  SHA-256 after the key ^ opad block
+    unsigned char pool[RAND_POOL];  //  random bytes for nonces
+    size_t pool_left;               //  unused bytes at the end of pool
     sipd_clock_fn *clock;           //  time source
     void *clock_arg;                //  its argument (borrowed)
 };
@@ -97,14 +116,20 @@ s_hex (const unsigned char *data, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-//  Hash text with the algorithm into lowercase hex (out: HEX_MAX bytes).
+//  Hash the pieces (NULL-terminated list) joined by ':' with the
+//  algorithm into lowercase hex (out: HEX_MAX bytes), without building
+//  the joined string.
 static void
-s_hash (s_algo_t algo, const char *text, char *out)
+s_hash (sipd_auth_t *self, s_algo_t algo, const char *const *pieces,
+        char *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    const EVP_MD *type = algo == S_MD5 ? EVP_md5 () : EVP_sha256 ();
-    if (EVP_Digest (text, strlen (text), md, &len, type, NULL) != 1)
+    int ok = EVP_DigestInit_ex (self->ctx, self->md[algo], NULL);
+    for (int i = 0; ok && pieces[i]; i++)
+        ok = (i == 0 || EVP_DigestUpdate (self->ctx, ":", 1))
+             && EVP_DigestUpdate (self->ctx, pieces[i], strlen (pieces[i]));
+    if (!ok || EVP_DigestFinal_ex (self->ctx, md, &len) != 1)
         len = 0;    //  cannot happen with built-in digests; yields ""
     s_hex (md, len, out);
 }
@@ -122,18 +147,19 @@ s_is_hex (const char *text, size_t len)
 
 //  Binary digest of text with the algorithm into out (16 or 32 bytes).
 static void
-s_digest (s_algo_t algo, const char *text, unsigned char *out)
+s_digest (sipd_auth_t *self, s_algo_t algo, const char *text,
+          unsigned char *out)
 {
     unsigned int len = 0;
-    const EVP_MD *type = algo == S_MD5 ? EVP_md5 () : EVP_sha256 ();
-    if (EVP_Digest (text, strlen (text), out, &len, type, NULL) != 1)
+    if (EVP_Digest (text, strlen (text), out, &len, self->md[algo], NULL)
+        != 1)
         memset (out, 0, algo == S_MD5 ? 16 : 32);   //  cannot happen
 }
 
 //  Compute the HA1 values of one extension. Returns -1 on a bad md5: entry.
 static int
-s_user_init (s_user_t *user, const char *number, const char *realm,
-             const char *password)
+s_user_init (sipd_auth_t *self, s_user_t *user, const char *number,
+             const char *realm, const char *password)
 {
     memset (user, 0, sizeof *user);
     if (strncasecmp (password, "md5:", 4) == 0) {
@@ -146,8 +172,8 @@ s_user_init (s_user_t *user, const char *number, const char *realm,
         return 0;
     }
     char *a1 = zsys_sprintf ("%s:%s:%s", number, realm, password);
-    s_digest (S_MD5, a1, user->md5);
-    s_digest (S_SHA256, a1, user->sha256);
+    s_digest (self, S_MD5, a1, user->md5);
+    s_digest (self, S_SHA256, a1, user->sha256);
     user->has_sha256 = true;
     //  a1 holds the password: wipe before freeing
     OPENSSL_cleanse (a1, strlen (a1));
@@ -212,6 +238,36 @@ s_user_find (sipd_auth_t *self, const char *number)
                                  sizeof (s_user_t), s_user_key_cmp);
 }
 
+//  Fetch the digests once (EVP_md5 () fetches them again on every use)
+//  and absorb the HMAC key blocks (RFC 2104), so a nonce MAC costs two
+//  context copies and two short hashes. Returns 0, -1 on failure.
+static int
+s_crypto_init (sipd_auth_t *self)
+{
+    self->md[S_MD5] = EVP_MD_fetch (NULL, "MD5", NULL);
+    self->md[S_SHA256] = EVP_MD_fetch (NULL, "SHA256", NULL);
+    self->ctx = EVP_MD_CTX_new ();
+    self->hmac_inner = EVP_MD_CTX_new ();
+    self->hmac_outer = EVP_MD_CTX_new ();
+    if (!self->md[S_MD5] || !self->md[S_SHA256] || !self->ctx
+        || !self->hmac_inner || !self->hmac_outer)
+        return -1;
+    unsigned char ipad[64], opad[64];
+    memset (ipad, 0x36, sizeof ipad);
+    memset (opad, 0x5c, sizeof opad);
+    for (int i = 0; i < SECRET_SIZE; i++) {
+        ipad[i] ^= self->secret[i];
+        opad[i] ^= self->secret[i];
+    }
+    int ok = EVP_DigestInit_ex (self->hmac_inner, self->md[S_SHA256], NULL)
+             && EVP_DigestUpdate (self->hmac_inner, ipad, sizeof ipad)
+             && EVP_DigestInit_ex (self->hmac_outer, self->md[S_SHA256], NULL)
+             && EVP_DigestUpdate (self->hmac_outer, opad, sizeof opad);
+    OPENSSL_cleanse (ipad, sizeof ipad);
+    OPENSSL_cleanse (opad, sizeof opad);
+    return ok ? 0 : -1;
+}
+
 sipd_auth_t *
 sipd_auth_new (cm_config_t *config)
 {
@@ -254,6 +310,12 @@ sipd_auth_new (cm_config_t *config)
         sipd_auth_destroy (&self);
         return NULL;
     }
+    if (s_crypto_init (self) != 0) {
+        CM_LOG (CM_LOG_ERROR, "auth", "OpenSSL lacks MD5 or SHA-256");
+        sipd_auth_destroy (&self);
+        return NULL;
+    }
+    self->expired_to = s_now (self);
     zhashx_t *map = cm_config_map (config, "extensions");
     size_t pool = 1;
     for (void *item = zhashx_first (map); item; item = zhashx_next (map))
@@ -266,7 +328,7 @@ sipd_auth_new (cm_config_t *config)
          password = (const char *) zhashx_next (map)) {
         const char *number = (const char *) zhashx_cursor (map);
         s_user_t *user = &self->users[self->user_count];
-        if (s_user_init (user, number, self->realm, password) != 0) {
+        if (s_user_init (self, user, number, self->realm, password) != 0) {
             CM_LOG (CM_LOG_ERROR, "auth",
                     "extension %s: md5: password is not 32 hex digits",
                     CM_PII (number));
@@ -295,6 +357,14 @@ sipd_auth_destroy (sipd_auth_t **self_p)
     free (self->users);
     free (self->numbers);
     free (self->used);
+    for (int i = 0; i < RING; i++)
+        free (self->ring[i].keys);
+    EVP_MD_CTX_free (self->ctx);
+    EVP_MD_CTX_free (self->hmac_inner);
+    EVP_MD_CTX_free (self->hmac_outer);
+    EVP_MD_free (self->md[S_MD5]);
+    EVP_MD_free (self->md[S_SHA256]);
+    OPENSSL_cleanse (self->pool, sizeof self->pool);
     zlist_destroy (&self->md5_agents);
     free (self->realm);
     free (self);
@@ -305,10 +375,16 @@ sipd_auth_destroy (sipd_auth_t **self_p)
 static void
 s_nonce_mac (sipd_auth_t *self, const char *prefix, size_t len, char *out)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (!HMAC (EVP_sha256 (), self->secret, SECRET_SIZE,
-               (const unsigned char *) prefix, len, md, &md_len))
+    //  HMAC-SHA-256 (RFC 2104) from the precomputed key blocks
+    unsigned char inner[EVP_MAX_MD_SIZE], md[EVP_MAX_MD_SIZE];
+    unsigned int inner_len = 0, md_len = 0;
+    bool ok = EVP_MD_CTX_copy_ex (self->ctx, self->hmac_inner)
+              && EVP_DigestUpdate (self->ctx, prefix, len)
+              && EVP_DigestFinal_ex (self->ctx, inner, &inner_len)
+              && EVP_MD_CTX_copy_ex (self->ctx, self->hmac_outer)
+              && EVP_DigestUpdate (self->ctx, inner, inner_len)
+              && EVP_DigestFinal_ex (self->ctx, md, &md_len);
+    if (!ok)
         memset (md, 0, sizeof md);  //  cannot happen; nonce then invalid
     s_hex (md, NONCE_MAC_HEX / 2, out);
 }
@@ -317,8 +393,16 @@ static void
 s_nonce_new (sipd_auth_t *self, char *out)
 {
     unsigned char random[NONCE_RAND_HEX / 2];
-    if (RAND_bytes (random, sizeof random) != 1)
-        memset (random, 0, sizeof random);  //  still unique by time+MAC
+    if (self->pool_left < sizeof random) {
+        //  one draw for many nonces: RAND_bytes costs as much as a MAC
+        if (RAND_bytes (self->pool, sizeof self->pool) != 1)
+            memset (self->pool, 0, sizeof self->pool);  //  still unique
+                                                        //  by time+MAC
+        self->pool_left = sizeof self->pool;
+    }
+    self->pool_left -= sizeof random;
+    memcpy (random, self->pool + self->pool_left, sizeof random);
+    OPENSSL_cleanse (self->pool + self->pool_left, sizeof random);
     snprintf (out, NONCE_TIME_HEX + 1, "%010llx",
               (unsigned long long) s_now (self));
     s_hex (random, sizeof random, out + NONCE_TIME_HEX);
@@ -513,19 +597,16 @@ s_uri_matches (const osip_message_t *request, const char *text)
 
 //  Expected response digest (RFC 7616 §3.4.1). out: HEX_MAX bytes.
 static void
-s_expected (s_algo_t algo, const char *ha1, const char *method,
-            const s_creds_t *creds, char *out)
+s_expected (sipd_auth_t *self, s_algo_t algo, const char *ha1,
+            const char *method, const s_creds_t *creds, char *out)
 {
     char ha2[HEX_MAX];
-    char *a2 = zsys_sprintf ("%s:%s", method, creds->uri);
-    s_hash (algo, a2, ha2);
-    zstr_free (&a2);
-    char *kd = creds->qop
-                   ? zsys_sprintf ("%s:%s:%s:%s:%s:%s", ha1, creds->nonce,
-                                   creds->nc, creds->cnonce, creds->qop, ha2)
-                   : zsys_sprintf ("%s:%s:%s", ha1, creds->nonce, ha2);
-    s_hash (algo, kd, out);
-    zstr_free (&kd);
+    const char *a2[] = {method, creds->uri, NULL};
+    s_hash (self, algo, a2, ha2);
+    const char *with_qop[] = {ha1, creds->nonce, creds->nc, creds->cnonce,
+                              creds->qop, ha2, NULL};
+    const char *without[] = {ha1, creds->nonce, ha2, NULL};
+    s_hash (self, algo, creds->qop ? with_qop : without, out);
 }
 
 //  Constant-time comparison of the client's hex digest with ours.
@@ -539,6 +620,13 @@ s_digest_equal (const char *expected, const char *given)
     for (size_t i = 0; i < len; i++)
         lower[i] = (char) tolower ((unsigned char) given[i]);
     return CRYPTO_memcmp (expected, lower, len) == 0;
+}
+
+//  The ring bucket of a second.
+static size_t
+s_ring_index (int64_t second)
+{
+    return (size_t) (((second % RING) + RING) % RING);
 }
 
 //  Home slot of a key in a table of mask + 1 slots.
@@ -683,6 +771,18 @@ s_nonce_use (sipd_auth_t *self, const char *nonce, uint32_t nc,
     used->last_nc = nc;
     used->expires = expires > 0 ? (uint32_t) expires : 0;
     self->tracked++;
+    //  file the key under its expiry second for sipd_auth_expire
+    int64_t when = self->epoch + used->expires;
+    if (when <= self->expired_to)
+        when = self->expired_to + 1;
+    s_bucket_t *bucket = &self->ring[s_ring_index (when)];
+    if (bucket->count == bucket->cap) {
+        bucket->cap = bucket->cap ? bucket->cap * 2 : 16;
+        bucket->keys = (uint64_t *) realloc (bucket->keys,
+                                             bucket->cap * sizeof (uint64_t));
+        assert (bucket->keys);  //  allocation failure aborts (STYLE §4)
+    }
+    bucket->keys[bucket->count++] = key;
     return true;
 }
 
@@ -741,7 +841,7 @@ sipd_auth_verify (sipd_auth_t *self, const osip_message_t *request,
     if (algo == S_SHA256 && !entry->has_sha256)
         ha1[0] = '\0';
     char expected[HEX_MAX];
-    s_expected (algo, ha1, request->sip_method, &creds, expected);
+    s_expected (self, algo, ha1, request->sip_method, &creds, expected);
     bool equal = *ha1 && s_digest_equal (expected, creds.response);
     OPENSSL_cleanse (ha1, sizeof ha1);  //  password-equivalent
     if (!equal)
@@ -777,27 +877,53 @@ sipd_auth_has_user (sipd_auth_t *self, const char *number)
     return number && s_user_find (self, number) != NULL;
 }
 
+//  Drop the entries of bucket that have expired by now; keep the keys
+//  of entries that expire later (a later round of the ring).
+static void
+s_expire_bucket (sipd_auth_t *self, s_bucket_t *bucket, int64_t now)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < bucket->count; i++) {
+        uint64_t key = bucket->keys[i];
+        s_used_t *used = s_slot (self->used, self->slots, key);
+        if (!used->key)
+            continue;   //  forgotten already (s_raise_floor, s_rehash)
+        if (self->epoch + used->expires <= now) {
+            s_delete_at (self->used, self->slots - 1,
+                         (size_t) (used - self->used));
+            self->tracked--;
+        }
+        else
+            bucket->keys[kept++] = key;
+    }
+    bucket->count = kept;
+    if (kept == 0) {
+        free (bucket->keys);
+        bucket->keys = NULL;
+        bucket->cap = 0;
+    }
+}
+
 void
 sipd_auth_expire (sipd_auth_t *self)
 {
     assert (self);
-    if (self->tracked == 0)
-        return;
-    //  Delete expired entries in place (backward-shift deletion keeps
-    //  the probe sequences intact); shrink when a quarter full at most, to
-    //  keep memory in step with use. An entry shifted behind the scan is
-    //  looked at again next second.
+    //  Only the buckets of the seconds since the last call are visited:
+    //  the cost follows the nonces that expire, not the table size.
     int64_t now = s_now (self);
-    size_t mask = self->slots - 1;
-    for (size_t i = 0; i < self->slots; i++) {
-        while (self->used[i].key
-               && self->epoch + self->used[i].expires <= now) {
-            s_delete_at (self->used, mask, i);
-            self->tracked--;
-        }
-    }
+    if (now < self->expired_to)
+        self->expired_to = now - 1;     //  the clock went back
+    int64_t from = self->expired_to + 1;
+    if (now - from >= RING)
+        from = now - RING + 1;  //  a jump: every bucket once
+    for (int64_t second = from; second <= now; second++)
+        s_expire_bucket (self, &self->ring[s_ring_index (second)], now);
+    if (now > self->expired_to)
+        self->expired_to = now;
+    //  Shrink when an eighth full at most (growth leaves it a quarter
+    //  full: the gap keeps the table from resizing back and forth).
     size_t slots = self->slots;
-    while (slots > MIN_SLOTS && self->tracked * 4 < slots)
+    while (slots > MIN_SLOTS && self->tracked * 8 < slots)
         slots /= 2;
     if (slots != self->slots)
         s_rehash (self, slots, now);
@@ -824,4 +950,5 @@ sipd_auth_set_clock (sipd_auth_t *self, sipd_clock_fn *fn, void *arg)
     assert (self);
     self->clock = fn ? fn : sipd_clock_wall;
     self->clock_arg = fn ? arg : NULL;
+    self->expired_to = s_now (self) - 1;
 }

@@ -289,6 +289,51 @@ test_nonce_table_growth (void **state)
     assert_int_equal (sipd_auth_tracked (fx->auth), 0);
 }
 
+//  Expiry is per second: ticking once a second drops exactly the nonces
+//  whose lifetime (30 s, plus one) ended, whenever they were used, and
+//  a nonce used long after its creation expires with its creation time.
+static void
+test_nonce_expiry_per_second (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    char user[64];
+    int64_t start = fx->now;
+    osip_message_t *late = s_challenge (fx, "100", false);
+    for (int i = 0; i < 5; i++) {
+        for (int j = 0; j <= i; j++) {  //  i + 1 nonces created at start+i
+            osip_message_t *challenge = s_challenge (fx, "100", false);
+            assert_int_equal (s_answer (fx, challenge, "MD5", "100",
+                                        "secret100", 1, user),
+                              SIPD_AUTH_OK);
+            osip_message_free (challenge);
+        }
+        sipd_auth_expire (fx->auth);
+        fx->now++;
+    }
+    //  the one created at start is used at start + 20
+    fx->now = start + 20;
+    sipd_auth_expire (fx->auth);
+    assert_int_equal (
+        s_answer (fx, late, "MD5", "100", "secret100", 1, user),
+        SIPD_AUTH_OK);
+    osip_message_free (late);
+    assert_int_equal (sipd_auth_tracked (fx->auth), 16);
+    for (; fx->now < start + 31; fx->now++)
+        sipd_auth_expire (fx->auth);
+    assert_int_equal (sipd_auth_tracked (fx->auth), 16);
+    //  at start + 31 the late one and the first second's one go
+    sipd_auth_expire (fx->auth);
+    assert_int_equal (sipd_auth_tracked (fx->auth), 14);
+    int left = 14;
+    for (int i = 1; i < 5; i++) {
+        fx->now++;
+        sipd_auth_expire (fx->auth);
+        left -= i + 1;
+        assert_int_equal (sipd_auth_tracked (fx->auth), left);
+    }
+    assert_int_equal (left, 0);
+}
+
 //  Entries expiring at different times are deleted in place; the others
 //  stay reachable (replays of them are still refused).
 static void
@@ -655,6 +700,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_nonce_table_growth, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_nonce_expiry_per_second,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_nonce_table_deletion, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_nonce_table_full, s_setup,
