@@ -84,7 +84,7 @@ typedef struct {
     call_state_t state;         //  see above
     sipd_leg_t *caller;         //  owned: the caller's leg
     int caller_txn;             //  caller's INVITE server txn, 0 after final
-    osip_message_t *invite;     //  owned: caller's INVITE, To tag set
+                                //  (its request is the caller's INVITE)
     osip_message_t *ok;         //  owned: the 200 sent to the caller
     bool late_offer;            //  caller's INVITE had no SDP
     fork_t forks[MAX_FORKS];    //  callee legs
@@ -126,6 +126,16 @@ struct _sipd_b2bua_t {
 };
 
 static void s_call_end (sipd_b2bua_t *self, call_t *call);
+
+//  The caller's INVITE: the request of its server transaction, which
+//  lives until the final response (no copy per call). NULL after it.
+static const osip_message_t *
+s_invite (sipd_b2bua_t *self, call_t *call)
+{
+    return call->caller_txn
+               ? sipd_server_txn_request (self->server, call->caller_txn)
+               : NULL;
+}
 static void s_relay_response (void *arg, int txn_id,
                               const osip_message_t *response, int code);
 
@@ -142,7 +152,6 @@ s_call_free (call_t **call_p)
     sipd_call_destroy (&call->rec);
     for (int i = 0; i < call->nforks; i++)
         sipd_leg_destroy (&call->forks[i].leg);
-    osip_message_free (call->invite);
     osip_message_free (call->ok);
     free (call);
     *call_p = NULL;
@@ -391,9 +400,10 @@ s_respond_caller (sipd_b2bua_t *self, call_t *call, int code,
                   const char *phrase, const char *sdp, const char *reason,
                   const osip_message_t *from)
 {
-    if (!call->caller_txn)
+    const osip_message_t *invite = s_invite (self, call);
+    if (!invite)
         return -1;
-    osip_message_t *resp = sipd_msg_response_new (call->invite, code, phrase);
+    osip_message_t *resp = sipd_msg_response_new (invite, code, phrase);
     if (!resp)
         return -1;
     sipd_leg_tag_response (call->caller, resp);
@@ -416,10 +426,6 @@ s_respond_caller (sipd_b2bua_t *self, call_t *call, int code,
             osip_message_clone (resp, &call->ok);
         s_txn_del (self, txn);
         call->caller_txn = 0;
-        //  The INVITE is not needed after the final response (memory per
-        //  established call matters: issue 4 asks for <= 10 KB).
-        osip_message_free (call->invite);
-        call->invite = NULL;
     }
     return sipd_server_respond (self->server, txn, &resp);
 }
@@ -583,7 +589,9 @@ s_fork_send (sipd_b2bua_t *self, call_t *call, int i, const char *sdp,
         return -1;
     fork->invite_cseq = sipd_leg_local_cseq (fork->leg);
     osip_message_set_allow (invite, S_ALLOW);
-    s_copy_timer_headers (invite, call->invite);
+    const osip_message_t *caller_invite = s_invite (self, call);
+    if (caller_invite)
+        s_copy_timer_headers (invite, caller_invite);
     if (auth_name && auth_value)
         osip_message_set_header (invite, auth_name, auth_value);
     int txn = sipd_server_send_request (self->server, &invite,
@@ -690,9 +698,10 @@ s_fork_response (sipd_b2bua_t *self, call_t *call, int i,
         && !fork->auth_tried && call->state < CALL_ANSWERED
         && sipd_trunk_has_credentials (self->trunk)) {
         char name[32], value[1024];
-        osip_message_t *sent = call->invite;    //  only for the body
-        bool bad;
-        char *sdp = s_sdp_for (fork->leg, sent, &bad, call->id);
+        const osip_message_t *sent = s_invite (self, call);  //  the body
+        bool bad = false;
+        char *sdp = sent ? s_sdp_for (fork->leg, sent, &bad, call->id)
+                         : NULL;
         if (sipd_trunk_authorize (self->trunk, response, "INVITE",
                                   call->target, name, sizeof name, value,
                                   sizeof value)
@@ -1171,13 +1180,12 @@ s_on_new_invite (sipd_b2bua_t *self, int txn_id, osip_message_t *request,
     call->rec = sipd_call_new (from_trunk ? from_user : user, dialed);
     call->id = sipd_call_uniqueid (call->rec);
     call->caller = sipd_leg_new_uas (request, source, self->host);
-    if (!call->caller || osip_message_clone (request, &call->invite) != 0) {
+    if (!call->caller) {
         s_call_free (&call);
         sipd_server_respond_code (self->server, txn_id, 400,
                                   "Missing From tag or Contact");
         return;
     }
-    sipd_leg_tag_response (call->caller, call->invite);
     call->caller_txn = txn_id;
     zhashx_insert (self->calls, call->id, call);
     s_txn_add (self, call, txn_id);
