@@ -27,16 +27,23 @@ void
 
 //  Publish one event. Takes ownership of *body_p (may be NULL: empty
 //  body) and nulls it. Never blocks (PUB drops when a peer is slow).
-//  Returns 0, or -1 on a bad type or send failure (logged).
+//  An event no subscriber wants is dropped at once (returns 0, not
+//  counted). Returns 0, or -1 on a bad type or send failure (logged).
 int
     sipd_events_publish (sipd_events_t *self, const char *type,
                          json_t **body_p);
 
-//  Number of events published so far.
+//  True when some subscriber's topic is a prefix of type: only then is
+//  an event of that type worth building. Takes in the subscriptions that
+//  arrived meanwhile; never blocks.
+bool
+    sipd_events_wanted (sipd_events_t *self, const char *type);
+
+//  Number of events published (sent to at least one subscriber) so far.
 size_t
     sipd_events_count (sipd_events_t *self);
 
-//  The PUB socket (borrowed), e.g. for tests.
+//  The XPUB socket (borrowed), e.g. for tests.
 zsock_t *
     sipd_events_sock (sipd_events_t *self);
 

@@ -161,7 +161,7 @@ s_publish_state (sipd_location_t *self, s_ext_t *ext)
     ext->published = state;
     CM_LOG (CM_LOG_INFO, "location", "ext=%s state=%s",
             CM_PII (ext->number), state);
-    if (self->events) {
+    if (self->events && sipd_events_wanted (self->events, "ext.status")) {
         json_t *body = json_pack ("{s:s, s:s}", "number", ext->number,
                                   "state", state);
         //  a dropped event is logged by sipd_events; state stays correct
@@ -179,8 +179,8 @@ s_publish_reg (sipd_location_t *self, s_ext_t *ext,
             CM_PII (ext->number), CM_PII (binding->uri), event,
             s_transport_name (binding->source.transport),
             binding->source.ip, binding->source.port);
-    if (!self->events)
-        return;
+    if (!self->events || !sipd_events_wanted (self->events, "reg"))
+        return;     //  nobody listens: do not build the event
     //  a removed binding has no time left, whatever its expiry said
     bool removed = strcmp (event, "unregistered") == 0
                    || strcmp (event, "expired") == 0
