@@ -87,6 +87,7 @@ typedef struct {
     bool killed;                //  ended; freed by s_collect
     char *key;                  //  match key in ist_map/client_map or NULL
     int64_t due;                //  deadline queued in timerq, -1 none
+    bool responded;             //  server: the TU sent a response
 } s_txn_t;
 
 struct _sipd_server_t {
@@ -454,15 +455,19 @@ s_cb_request (int type, osip_transaction_t *tr, osip_message_t *msg)
     s_txn_t *txn = osip_transaction_get_reserved1 (tr);
     if (!txn || !msg)
         return;
-    if (type == OSIP_IST_INVITE_RECEIVED) {
-        //  100 Trying at once: it stops the caller's INVITE
-        //  retransmissions while the TU works (RFC 3261 §17.2.1)
+    int id = txn->id;
+    s_dispatch (self, id, msg, &txn->peer);
+    //  100 Trying unless the TU answered at once (a 407 challenge, a
+    //  404...): it stops the caller's INVITE retransmissions while the TU
+    //  works (RFC 3261 §17.2.1: unless the TU will answer within 200 ms).
+    //  The TU's responses are queued, not yet sent, so the 100 does not
+    //  overtake them.
+    if (type == OSIP_IST_INVITE_RECEIVED && s_txn_lookup (self, id) == tr
+        && !txn->responded) {
         osip_message_t *trying = sipd_msg_response_new (msg, 100, NULL);
-        if (trying) {
+        if (trying)
             s_add_event (self, tr, osip_new_outgoing_sipmessage (trying));
-        }
     }
-    s_dispatch (self, txn->id, msg, &txn->peer);
 }
 
 // ---------------------------------------------------------------------
@@ -1269,6 +1274,9 @@ sipd_server_respond (sipd_server_t *self, int txn_id,
         osip_message_free (response);
         return -1;
     }
+    s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+    if (txn)
+        txn->responded = true;
     s_add_event (self, tr, osip_new_outgoing_sipmessage (response));
     s_run (self);
     return 0;
