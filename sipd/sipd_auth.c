@@ -455,11 +455,21 @@ s_challenge (sipd_auth_t *self, osip_message_t *response, const char *user,
     for (int i = 0; i < offers; i++) {
         char nonce[NONCE_LEN + 1];
         s_nonce_new (self, nonce);
-        char *value = zsys_sprintf (
-            "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
-            self->realm, nonce, names[offer[i]], stale ? ", stale=true" : "");
-        int rc = osip_message_set_header (response, name, value);
-        zstr_free (&value);
+        //  on the stack unless the realm is unusually long
+        char buffer[512];
+        char *heap = NULL;
+#define S_CHALLENGE_FORMAT                                                  \
+    "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s"
+        int len = snprintf (buffer, sizeof buffer, S_CHALLENGE_FORMAT,
+                            self->realm, nonce, names[offer[i]],
+                            stale ? ", stale=true" : "");
+        if (len < 0 || (size_t) len >= sizeof buffer)
+            heap = zsys_sprintf (S_CHALLENGE_FORMAT, self->realm, nonce,
+                                 names[offer[i]],
+                                 stale ? ", stale=true" : "");
+        int rc = osip_message_set_header (response, name,
+                                          heap ? heap : buffer);
+        zstr_free (&heap);
         if (rc != 0)
             return -1;
     }
@@ -507,36 +517,38 @@ sipd_auth_challenge_request (sipd_auth_t *self, osip_message_t *response,
                         s_md5_agent (self, request));
 }
 
-//  A dequoted copy of an osip parameter value, or NULL. Caller frees.
-static char *
-s_param (const char *value)
-{
-    if (!value)
-        return NULL;
-    char *copy = strdup (value);
-    osip_dequote (copy);
-    return copy;
-}
-
-//  The fields of one credentials header, dequoted (owned).
+//  The fields of one credentials header, dequoted; the strings live in
+//  stack (or heap when they do not fit), not one allocation each.
 typedef struct {
     char *username, *realm, *nonce, *uri, *response;
     char *algorithm, *cnonce, *qop, *nc;
+    char *heap;                 //  the strings when stack is too small
+    char stack[1024];
 } s_creds_t;
 
 static void
 s_creds_free (s_creds_t *creds)
 {
-    free (creds->username);
-    free (creds->realm);
-    free (creds->nonce);
-    free (creds->uri);
-    free (creds->response);
-    free (creds->algorithm);
-    free (creds->cnonce);
-    free (creds->qop);
-    free (creds->nc);
-    memset (creds, 0, sizeof *creds);
+    free (creds->heap);
+    creds->heap = NULL;
+}
+
+//  Is the quoted parameter value (osip keeps the quotes) equal to text
+//  once dequoted?
+static bool
+s_dequoted_equal (const char *value, const char *text)
+{
+    if (!value)
+        return false;
+    char buffer[256];
+    char *copy = strlen (value) < sizeof buffer
+                     ? strcpy (buffer, value)
+                     : strdup (value);
+    osip_dequote (copy);
+    bool equal = strcmp (copy, text) == 0;
+    if (copy != buffer)
+        free (copy);
+    return equal;
 }
 
 //  Find the credentials for our realm (Authorization and
@@ -551,22 +563,30 @@ s_creds_find (sipd_auth_t *self, const osip_message_t *request, bool proxy,
         osip_authorization_t *auth
             = (osip_authorization_t *) osip_list_get (list, i);
         if (!auth || !auth->auth_type
-            || strcasecmp (auth->auth_type, "Digest") != 0)
+            || strcasecmp (auth->auth_type, "Digest") != 0
+            || !s_dequoted_equal (auth->realm, self->realm))
             continue;
-        char *realm = s_param (auth->realm);
-        bool ours = realm && strcmp (realm, self->realm) == 0;
-        free (realm);
-        if (!ours)
-            continue;
-        creds->username = s_param (auth->username);
-        creds->realm = s_param (auth->realm);
-        creds->nonce = s_param (auth->nonce);
-        creds->uri = s_param (auth->uri);
-        creds->response = s_param (auth->response);
-        creds->algorithm = s_param (auth->algorithm);
-        creds->cnonce = s_param (auth->cnonce);
-        creds->qop = s_param (auth->message_qop);
-        creds->nc = s_param (auth->nonce_count);
+        const char *values[] = {auth->username, auth->realm, auth->nonce,
+                                auth->uri, auth->response, auth->algorithm,
+                                auth->cnonce, auth->message_qop,
+                                auth->nonce_count};
+        char **fields[] = {&creds->username, &creds->realm, &creds->nonce,
+                           &creds->uri, &creds->response, &creds->algorithm,
+                           &creds->cnonce, &creds->qop, &creds->nc};
+        size_t total = 0;
+        for (size_t f = 0; f < sizeof values / sizeof values[0]; f++)
+            total += values[f] ? strlen (values[f]) + 1 : 0;
+        char *cursor = creds->stack;
+        if (total > sizeof creds->stack)
+            cursor = creds->heap = (char *) zmalloc (total);
+        for (size_t f = 0; f < sizeof values / sizeof values[0]; f++) {
+            if (!values[f])
+                continue;
+            size_t len = strlen (values[f]) + 1;
+            *fields[f] = memcpy (cursor, values[f], len);
+            osip_dequote (*fields[f]);
+            cursor += len;
+        }
         return 0;
     }
     return -1;

@@ -39,6 +39,8 @@ struct _sipd_registrar_t {
     int default_expires;            //  [sipd] default_expires
     sipd_clock_fn *clock;           //  time source
     void *clock_arg;                //  its argument (borrowed)
+    int64_t date_time;              //  second that date stands for
+    char date[40];                  //  Date header value of date_time
 };
 
 //  One Contact of the request after validation.
@@ -322,30 +324,42 @@ s_ok (sipd_registrar_t *self, s_ctx_t *ctx)
     int count = sipd_location_contacts (self->location, ctx->user, bindings,
                                         SIPD_LOCATION_MAX_CONTACTS);
     for (int i = 0; i < count; i++) {
-        char *value = zsys_sprintf ("<%s>;expires=%lld", bindings[i].uri,
-                                    (long long) (bindings[i].expires - now));
-        if (bindings[i].instance) {
-            //  RFC 5626 §6: echo the instance and reg-id of the binding
-            char *full = zsys_sprintf ("%s;+sip.instance=\"%s\"", value,
-                                       bindings[i].instance);
-            zstr_free (&value);
-            value = full;
-            if (bindings[i].reg_id) {
-                full = zsys_sprintf ("%s;reg-id=%d", value,
-                                     bindings[i].reg_id);
-                zstr_free (&value);
-                value = full;
-            }
-        }
-        if (osip_message_set_contact (response, value) != 0)
+        //  URI_MAX bounds the URI; the instance is the one we stored
+        char value[URI_MAX + 512];
+        int len = snprintf (value, sizeof value, "<%s>;expires=%lld",
+                            bindings[i].uri,
+                            (long long) (bindings[i].expires - now));
+        //  RFC 5626 §6: echo the instance and reg-id of the binding
+        if (bindings[i].instance && len > 0 && (size_t) len < sizeof value)
+            len += snprintf (value + len, sizeof value - (size_t) len,
+                             ";+sip.instance=\"%s\"", bindings[i].instance);
+        if (bindings[i].instance && bindings[i].reg_id && len > 0
+            && (size_t) len < sizeof value)
+            len += snprintf (value + len, sizeof value - (size_t) len,
+                             ";reg-id=%d", bindings[i].reg_id);
+        char *heap = NULL;  //  an instance too long for the buffer
+        if ((len < 0 || (size_t) len >= sizeof value) && bindings[i].reg_id)
+            heap = zsys_sprintf (
+                "<%s>;expires=%lld;+sip.instance=\"%s\";reg-id=%d",
+                bindings[i].uri, (long long) (bindings[i].expires - now),
+                bindings[i].instance, bindings[i].reg_id);
+        else if (len < 0 || (size_t) len >= sizeof value)
+            heap = zsys_sprintf ("<%s>;expires=%lld;+sip.instance=\"%s\"",
+                                 bindings[i].uri,
+                                 (long long) (bindings[i].expires - now),
+                                 bindings[i].instance);
+        if (osip_message_set_contact (response, heap ? heap : value) != 0)
             CM_LOG_CALL (CM_LOG_WARN, "registrar", ctx->call_id,
                          "cannot list contact %s in 200",
                          CM_PII (bindings[i].uri));
-        zstr_free (&value);
+        zstr_free (&heap);
     }
-    char date[64];
-    s_http_date (now, date, sizeof date);
-    (void) sipd_msg_add_header (response, "Date", date);   //  optional
+    //  one Date text a second, not one gmtime and snprintf per response
+    if (now != self->date_time) {
+        s_http_date (now, self->date, sizeof self->date);
+        self->date_time = now;
+    }
+    (void) sipd_msg_add_header (response, "Date", self->date);  //  optional
     return response;
 }
 
@@ -426,13 +440,12 @@ sipd_registrar_handle (sipd_registrar_t *self, const osip_message_t *request,
     if (!request || !MSG_IS_REGISTER (request) || !request->to
         || !request->call_id || !request->cseq || !request->cseq->number)
         return NULL;
-    s_ctx_t *ctx = (s_ctx_t *) zmalloc (sizeof (s_ctx_t));
-    ctx->request = request;
-    ctx->source = source;
-    if (osip_call_id_to_str (request->call_id, &ctx->call_id) != 0) {
-        free (ctx);
+    //  on the stack: a heap block of this size per REGISTER cost more
+    //  than the rest of the handler's own work
+    s_ctx_t ctx_block = {.request = request, .source = source};
+    s_ctx_t *ctx = &ctx_block;
+    if (osip_call_id_to_str (request->call_id, &ctx->call_id) != 0)
         return NULL;
-    }
     long long cseq = s_delta_seconds (request->cseq->number);
     ctx->cseq = cseq > 0 ? (uint32_t) cseq : 0;
     const char *agent = sipd_msg_header (request, "User-Agent");
@@ -465,7 +478,6 @@ sipd_registrar_handle (sipd_registrar_t *self, const osip_message_t *request,
 out:
     s_contacts_free (ctx->contacts, ctx->count);
     osip_free (ctx->call_id);
-    free (ctx);
     return response;
 }
 

@@ -407,6 +407,32 @@ test_several_contacts_and_removal (void **state)
         "offline");
 }
 
+//  A binding with a very long +sip.instance is still listed in the 200
+//  with its instance and reg-id (the text outgrows the stack buffer).
+static void
+test_long_instance (void **state)
+{
+    fixture_t *fx = (fixture_t *) *state;
+    char instance[1601];
+    memset (instance, 'a', sizeof instance - 1);
+    instance[sizeof instance - 1] = '\0';
+    char *extra = zsys_sprintf (
+        "Contact: <sip:100@127.0.0.1:7>;expires=600;"
+        "+sip.instance=\"<urn:uuid:%s>\";reg-id=3\r\n", instance);
+    osip_message_t *response
+        = s_register (fx, "100", "100", "secret100", "long", 1, extra);
+    zstr_free (&extra);
+    assert_int_equal (s_code (response), 200);
+    char *text = NULL;
+    size_t len = 0;
+    osip_message_to_str (response, &text, &len);
+    assert_non_null (strstr (text, instance));
+    assert_non_null (strstr (text, "reg-id=3"));
+    assert_non_null (strstr (text, "expires=600"));
+    osip_free (text);
+    osip_message_free (response);
+}
+
 static void
 test_expiry_and_persistence (void **state)
 {
@@ -602,6 +628,8 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_expiry_and_persistence,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_long_instance, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_torture_forms, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_not_register, s_setup,
