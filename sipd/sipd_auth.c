@@ -452,9 +452,12 @@ s_challenge (sipd_auth_t *self, osip_message_t *response, const char *user,
             offer[offers++] = self->offer[i];
     if (offers == 0)
         offers = 1;     //  offer[0] is MD5
+    //  One nonce for all the challenges of the response (a client
+    //  answers one of them; the nonce counts are per nonce whatever the
+    //  algorithm): one MAC per challenge response instead of one per header.
+    char nonce[NONCE_LEN + 1];
+    s_nonce_new (self, nonce);
     for (int i = 0; i < offers; i++) {
-        char nonce[NONCE_LEN + 1];
-        s_nonce_new (self, nonce);
         //  on the stack unless the realm is unusually long
         char buffer[512];
         char *heap = NULL;

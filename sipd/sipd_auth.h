@@ -55,7 +55,9 @@ void
 //  or Proxy-Authenticate (407) header per algorithm of [sipd]
 //  digest_algorithms (default MD5 then SHA-256: many phones, SIPp
 //  included, answer only the first header and know only MD5), each with
-//  qop="auth" and a fresh nonce, plus stale=true when stale. user (may be
+//  qop="auth" and the same fresh nonce (nonce counts are tracked per
+//  nonce, so answering it with two algorithms is a replay), plus
+//  stale=true when stale. user (may be
 //  NULL) limits the offer to MD5 when that user's password is stored as an
 //  MD5 HA1. Returns 0, or -1 if response is not 401/407.
 int

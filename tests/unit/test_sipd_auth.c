@@ -125,6 +125,22 @@ test_challenge_offers_both (void **state)
     assert_int_equal (dc_param (md5, "qop", value, sizeof value), 0);
     assert_string_equal (value, "auth");
     assert_int_not_equal (dc_param (md5, "stale", value, sizeof value), 0);
+    //  one nonce for both; answering it twice is a replay, whatever the
+    //  algorithm
+    char nonce[128];
+    assert_int_equal (dc_param (md5, "nonce", value, sizeof value), 0);
+    assert_int_equal (dc_param (sha, "nonce", nonce, sizeof nonce), 0);
+    assert_string_equal (value, nonce);
+    char user[64];
+    assert_int_equal (
+        s_answer (fx, challenge, "MD5", "100", "secret100", 1, user),
+        SIPD_AUTH_OK);
+    assert_int_equal (
+        s_answer (fx, challenge, "SHA-256", "100", "secret100", 1, user),
+        SIPD_AUTH_STALE);
+    assert_int_equal (
+        s_answer (fx, challenge, "SHA-256", "100", "secret100", 2, user),
+        SIPD_AUTH_OK);
     osip_message_free (challenge);
 
     //  stale flag; and an MD5-HA1 user is offered MD5 only
@@ -160,8 +176,9 @@ test_md5_and_sha256_ok (void **state)
         s_answer (fx, challenge, "MD5", "100", "secret100", 1, user),
         SIPD_AUTH_OK);
     assert_string_equal (user, "100");
+    //  the same nonce (shared by both challenges), so the next nc
     assert_int_equal (
-        s_answer (fx, challenge, "SHA-256", "100", "secret100", 1, user),
+        s_answer (fx, challenge, "SHA-256", "100", "secret100", 2, user),
         SIPD_AUTH_OK);
     //  wrong password: failure whatever the nonce
     assert_int_equal (
