@@ -24,6 +24,67 @@ cdrd_filter_init (cdrd_filter_t *filter)
     filter->disposition = -1;
 }
 
+int
+cdrd_filter_parse (cdrd_filter_t *filter, json_t *body, char *error,
+                   size_t size)
+{
+    assert (filter);
+    cdrd_filter_init (filter);
+    if (!json_is_object (body)) {
+        snprintf (error, size, "query body must be a JSON object");
+        return -1;
+    }
+    const char *text_keys[] = {"uniqueid", "src", "dst", "from", "to",
+                               "disposition", NULL};
+    const char *texts[6] = {NULL};
+    for (int i = 0; text_keys[i]; i++) {
+        json_t *value = json_object_get (body, text_keys[i]);
+        if (!value || json_is_null (value))
+            continue;
+        if (!json_is_string (value)) {
+            snprintf (error, size, "%s must be a string", text_keys[i]);
+            return -1;
+        }
+        texts[i] = json_string_value (value);
+    }
+    filter->uniqueid = texts[0];
+    filter->src = texts[1];
+    filter->dst = texts[2];
+    if ((texts[3] && cm_cdr_time_parse (texts[3], &filter->from) != 0)
+        || (texts[4] && cm_cdr_time_parse (texts[4], &filter->to) != 0)) {
+        snprintf (error, size,
+                  "from/to must be UTC times like 2026-11-26T14:30:00.000Z");
+        return -1;
+    }
+    cm_cdr_disposition_t disposition;
+    if (texts[5]) {
+        if (cm_cdr_disposition_parse (texts[5], &disposition) != 0) {
+            snprintf (error, size,
+                      "disposition must be ANSWERED, BUSY, NO ANSWER, "
+                      "CANCELLED or FAILED");
+            return -1;
+        }
+        filter->disposition = (int) disposition;
+    }
+    json_t *limit = json_object_get (body, "limit");
+    json_t *offset = json_object_get (body, "offset");
+    if (limit
+        && (!json_is_integer (limit) || json_integer_value (limit) < 1
+            || json_integer_value (limit) > CDRD_STORE_QUERY_MAX)) {
+        snprintf (error, size, "limit must be an integer 1..%d",
+                  CDRD_STORE_QUERY_MAX);
+        return -1;
+    }
+    if (offset
+        && (!json_is_integer (offset) || json_integer_value (offset) < 0)) {
+        snprintf (error, size, "offset must be an integer >= 0");
+        return -1;
+    }
+    filter->limit = limit ? (size_t) json_integer_value (limit) : 0;
+    filter->offset = offset ? (size_t) json_integer_value (offset) : 0;
+    return 0;
+}
+
 cdrd_store_t *
 cdrd_store_new (const char *backend, const char *dsn, bool track_csv,
                 char *error, size_t size)

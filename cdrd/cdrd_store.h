@@ -15,9 +15,9 @@
 //  line is flushed (cdrd_store_csv_done), and after a crash re-checks the
 //  leftovers against the CSV files (cdrd_store_csv_pending).
 //
-//  All calls are synchronous. On a local disk an SQLite commit is a
-//  write plus one fsync (WAL mode), which cdrd accepts in its loop; a
-//  network backend would move these calls into an actor.
+//  All calls are synchronous (a commit is a write plus one fsync in WAL
+//  mode), so only cdrd's storage actor (cdrd_writer) calls them, never
+//  the loop. One store is used by one thread at a time.
 
 #ifndef CDRD_STORE_H_INCLUDED
 #define CDRD_STORE_H_INCLUDED
@@ -49,6 +49,14 @@ typedef struct _cdrd_store_t cdrd_store_t;
 //  Initialise a filter that matches everything.
 void
     cdrd_filter_init (cdrd_filter_t *filter);
+
+//  Fill filter from a cdr.query body (docs/ipc.md): uniqueid, src, dst,
+//  disposition, from, to (UTC times), limit (1..CDRD_STORE_QUERY_MAX),
+//  offset. The filter's strings borrow from body. Returns 0, or -1 with
+//  the reason in error.
+int
+    cdrd_filter_parse (cdrd_filter_t *filter, json_t *body, char *error,
+                       size_t size);
 
 //  Open the store: backend "sqlite" ("postgresql" and "mariadb" are not
 //  built yet and fail with a clear reason), dsn as in [cdrd] dsn. Creates
