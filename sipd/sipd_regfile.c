@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,14 +281,22 @@ static void
 s_writer (zsock_t *pipe, void *arg)
 {
     s_args_t *args = (s_args_t *) arg;
+    //  SIGTERM/SIGINT are the main thread's (its loop must see them):
+    //  blocked here, already from creation (see set_background)
+    sigset_t all;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, NULL);
     zsock_signal (pipe, 0);
     while (true) {
         char *command = NULL;
         void *data = NULL;
         uint64_t len = 0, cap = 0;
-        if (zsock_recv (pipe, "sp88", &command, &data, &len, &cap) != 0)
-            break;  //  interrupted
-        bool term = streq (command, "$TERM");
+        if (zsock_recv (pipe, "sp88", &command, &data, &len, &cap) != 0) {
+            if (zmq_errno () == EINTR || zmq_errno () == EAGAIN)
+                continue;
+            break;  //  context terminated
+        }
+        bool term = !command || streq (command, "$TERM");
         if (!term && streq (command, "WRITE")) {
             s_snap_t snap = {.data = (char *) data, .len = (size_t) len,
                              .cap = (size_t) cap};
@@ -327,8 +337,19 @@ s_take_done (sipd_regfile_t *self)
 {
     char *command = NULL;
     int err = EIO;
-    if (zsock_recv (self->writer, "si", &command, &err) != 0)
-        err = EINTR;
+    int rc;
+    do  //  a signal (SIGTERM at shutdown) must not lose the answer
+        rc = zsock_recv (self->writer, "si", &command, &err);
+    while (rc != 0 && zmq_errno () == EINTR);
+    if (rc != 0 || !command || !streq (command, "DONE")) {
+        //  the writer is gone (only when the ZeroMQ context ends): write
+        //  in this thread from now on. Its exit signal was just taken,
+        //  so zactor_destroy would wait forever: the handle is dropped.
+        CM_LOG (CM_LOG_ERROR, "location", "background writer of %s lost",
+                self->path);
+        self->writer = NULL;
+        err = EIO;
+    }
     zstr_free (&command);
     self->busy = false;
     if (err) {
@@ -381,7 +402,12 @@ sipd_regfile_set_background (sipd_regfile_t *self, bool background)
     s_args_t *args = (s_args_t *) zmalloc (sizeof (*args));
     args->path = strdup (self->path);
     args->tmp_path = strdup (self->tmp_path);
+    //  the thread inherits a mask that blocks every signal
+    sigset_t all, old;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, &old);
     self->writer = zactor_new (s_writer, args);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
     if (!self->writer) {
         CM_LOG (CM_LOG_WARN, "location", "no background writer thread: "
                 "%s is written in the event loop", self->path);
