@@ -1,7 +1,7 @@
 //  sipd_auth — HTTP digest authentication for SIP (RFC 7616, RFC 8760,
 //  RFC 3261 §22): MD5 and SHA-256 with qop=auth.
 //
-//  Nonces carry their creation time and are signed with HMAC-SHA-256 under
+//  Nonces carry their creation time and are signed with SipHash-2-4 under
 //  a random per-process secret, so no per-challenge state is kept. A nonce
 //  older than [sipd] nonce_lifetime, or one signed by an earlier process,
 //  is answered with a fresh challenge carrying stale=true when (and only
