@@ -1,4 +1,5 @@
-//  cm_cdr — one call detail record (DESIGN §6) and its codecs.
+//  cm_cdr — one call detail record (DESIGN §6); its codecs are declared in
+//  cm_cdr_json.h, cm_cdr_csv.h and cm_cdr_time.h, all included here.
 //
 //  A CDR is one row per call attempt with these columns, in this order
 //  (the CSV header, the SQL table and the JSON keys use the same names):
@@ -23,14 +24,7 @@
 //  cm_cdr_validate encodes and decodes back to an equal record in both
 //  JSON and CSV.
 //
-//  JSON: an object with the 17 keys above; times as strings, answer_time
-//  null when never answered; duration, billsec, sip_code, cause and
-//  call_tag as integers. Decoding ignores unknown keys (the IPC envelope
-//  adds "v" and "id").
-//
-//  CSV: RFC 4180 quoting (a field containing , " CR or LF, or leading or
-//  trailing blanks, is put in double quotes with inner quotes doubled),
-//  UTF-8, records end with LF (the parser also accepts CRLF).
+//  JSON (cm_cdr_json.h) and CSV (cm_cdr_csv.h) describe their forms.
 
 #ifndef CM_CDR_H_INCLUDED
 #define CM_CDR_H_INCLUDED
@@ -231,81 +225,14 @@ int
 int
     cm_cdr_validate (const cm_cdr_t *self, char *error, size_t size);
 
-//  Encode as a JSON object. Caller owns the returned reference.
-json_t *
-    cm_cdr_to_json (const cm_cdr_t *self);
-
-//  Decode and validate a JSON object (not consumed). Every column must be
-//  present with the right type (answer_time may be null or ""), except the
-//  derived duration, billsec and fci, which must agree with the other
-//  columns when present (fci extras are taken from it); the result must
-//  pass cm_cdr_validate. Returns NULL with the reason in error on bad
-//  input.
-//  Caller owns return value and must destroy it when done.
-cm_cdr_t *
-    cm_cdr_from_json (json_t *json, char *error, size_t size);
-
-//  Encode as compact one-line JSON text. Caller frees it with free().
-char *
-    cm_cdr_encode_json (const cm_cdr_t *self);
-
-//  Decode JSON text (see cm_cdr_from_json). Caller owns return value.
-cm_cdr_t *
-    cm_cdr_decode_json (const char *text, char *error, size_t size);
-
-//  The CSV header line, without line terminator:
-//  "uniqueid,start_time,...,recording".
-const char *
-    cm_cdr_csv_header (void);
-
-//  Column name by index 0..CM_CDR_COLUMNS-1, or NULL.
+//  Column name by index 0..CM_CDR_COLUMNS-1, or NULL (cm_cdr_columns.c).
 const char *
     cm_cdr_column_name (size_t index);
 
-//  Encode as one CSV record without line terminator.
-//  Caller frees it with free().
-char *
-    cm_cdr_csv_encode (const cm_cdr_t *self);
-
-//  True when text holds a complete CSV record, i.e. its double quotes
-//  are balanced. A reader appends physical lines until this holds.
-bool
-    cm_cdr_csv_complete (const char *text);
-
-//  Split one CSV record (a trailing CR/LF is ignored) into fields per RFC
-//  4180. Returns the number of fields and stores up to max of them, each
-//  a new string, into fields (caller frees each with free()); -1 with the
-//  reason in error on malformed quoting (nothing is stored then).
-int
-    cm_cdr_csv_split (const char *record, char **fields, size_t max,
-                      char *error, size_t size);
-
-//  True when record is the CSV header line (a trailing CR/LF ignored).
-bool
-    cm_cdr_csv_is_header (const char *record);
-
-//  Decode and validate one CSV record (same rules as cm_cdr_from_json;
-//  answer_time empty when never answered). Returns NULL with the reason
-//  (naming the column) in error on bad input.
-//  Caller owns return value and must destroy it when done.
-cm_cdr_t *
-    cm_cdr_csv_decode (const char *record, char *error, size_t size);
-
-//  ---------------------------------------------------------------------
-//  Time helpers
-
-//  Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf
-//  (at least CM_CDR_TIME_SIZE bytes). ms 0 gives "". Returns buf.
-char *
-    cm_cdr_time_format (int64_t ms, char *buf, size_t size);
-
-//  Parse exactly "YYYY-MM-DDTHH:MM:SS.mmmZ" (fields range-checked, the
-//  day checked against the month). Returns 0 and sets *ms_p, or -1.
-int
-    cm_cdr_time_parse (const char *text, int64_t *ms_p);
-
-//  Current wall-clock time in ms since the epoch.
-int64_t
-    cm_cdr_now (void);
-
 #endif
+
+//  The codecs and time helpers have their own file pairs; including
+//  cm_cdr.h gives them all.
+#include "cm_cdr_csv.h"
+#include "cm_cdr_json.h"
+#include "cm_cdr_time.h"

@@ -10,8 +10,10 @@
 
 #include "cm_cdr.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 //  2026-11-26T14:30:00.123Z
 #define T0 1795703400123LL
@@ -204,6 +206,91 @@ test_time_format_parse (void **state)
     cm_cdr_time_format (now, buf, sizeof buf);
     assert_int_equal (cm_cdr_time_parse (buf, &ms), 0);
     assert_int_equal (ms, now);
+}
+
+//  The direct time formatter agrees with gmtime_r + strftime over the
+//  whole range (leap days, century years, the last millisecond of 9999),
+//  and parse inverts it.
+static void
+test_time_against_libc (void **state)
+{
+    (void) state;
+    int64_t samples[] = {1,
+                         86399999,
+                         951782400000LL,         //  2000-02-29
+                         4107456000000LL,        //  2100-02-28
+                         4107542400000LL,        //  2100-03-01
+                         1709164800000LL,        //  2024-02-29
+                         253402300799999LL};     //  9999-12-31T23:59:59.999
+    uint64_t x = 88172645463325252ULL;          //  xorshift state
+    char got[CM_CDR_TIME_SIZE], want[CM_CDR_TIME_SIZE + 8];
+    for (int i = 0; i < 20000; i++) {
+        int64_t ms;
+        if (i < (int) (sizeof samples / sizeof samples[0]))
+            ms = samples[i];
+        else {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ms = 1 + (int64_t) (x % 253402300799999ULL);
+        }
+        time_t secs = (time_t) (ms / 1000);
+        struct tm tm;
+        gmtime_r (&secs, &tm);
+        size_t n = strftime (want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf (want + n, sizeof want - n, ".%03dZ", (int) (ms % 1000));
+        assert_string_equal (cm_cdr_time_format (ms, got, sizeof got), want);
+        int64_t back = 0;
+        assert_int_equal (cm_cdr_time_parse (got, &back), 0);
+        assert_int_equal (back, ms);
+    }
+    //  Out of range and short buffers.
+    assert_string_equal (cm_cdr_time_format (253402300800000LL, got,
+                                             sizeof got),
+                         "");
+    assert_string_equal (cm_cdr_time_format (-5, got, sizeof got), "");
+    char small[11];
+    assert_string_equal (cm_cdr_time_format (T0, small, sizeof small),
+                         "2026-11-26");
+}
+
+//  The direct JSON encoder writes the same bytes as jansson would, for
+//  records with quotes, backslashes, UTF-8, fci extras and a recording.
+static void
+test_json_encoder_matches_jansson (void **state)
+{
+    (void) state;
+    const char *srcs[] = {"100", "O'Neil, \"Jo\" \\ 3", "Jos\xc3\xa9 \xe2\x82\xac",
+                          "", " lead and trail ", "a/b\\\\c"};
+    for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++) {
+        cm_cdr_t *cdr = i % 2 ? s_busy () : s_answered ();
+        cm_cdr_set_src (cdr, srcs[i]);
+        cm_cdr_set_dst (cdr, srcs[(i + 1) % 6]);
+        cm_cdr_set_dialed (cdr, srcs[(i + 2) % 6]);
+        if (i % 3 == 0) {
+            assert_int_equal (cm_cdr_fci_add (cdr, "calleeCode", "486"), 0);
+            assert_int_equal (cm_cdr_fci_add (cdr, "note", "x\\y/z"), 0);
+        }
+        if (i == 4)
+            assert_int_equal (
+                cm_cdr_set_recording (cdr, "recordings/2026/11/26/x.wav"),
+                0);
+        json_t *json = cm_cdr_to_json (cdr);
+        char *want = json_dumps (json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *got = cm_cdr_encode_json (cdr);
+        assert_string_equal (got, want);
+        //  And it decodes back to an equal record.
+        char error[256];
+        cm_cdr_t *back = cm_cdr_decode_json (got, error, sizeof error);
+        if (!back)
+            fail_msg ("%s: %s", got, error);
+        assert_true (cm_cdr_eq (back, cdr));
+        cm_cdr_destroy (&back);
+        free (got);
+        free (want);
+        json_decref (json);
+        cm_cdr_destroy (&cdr);
+    }
 }
 
 static void
@@ -502,6 +589,8 @@ main (void)
         cmocka_unit_test (test_text_sanitizing),
         cmocka_unit_test (test_fci_extras),
         cmocka_unit_test (test_time_format_parse),
+        cmocka_unit_test (test_time_against_libc),
+        cmocka_unit_test (test_json_encoder_matches_jansson),
         cmocka_unit_test (test_json_round_trip),
         cmocka_unit_test (test_json_bad_input),
         cmocka_unit_test (test_csv_header),
