@@ -45,7 +45,7 @@ sources_for() {
             "$TOP"/common/cm_{config,config_keys,log,msg,service}.c ;;
         fuzz_sipd_sdp) echo "$TOP/sipd/sipd_sdp.c" ;;
         fuzz_sipd_*) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" ;;
-        fuzz_cdr_*) echo "$TOP/common/cm_cdr.c $TOP/common/cm_log.c $TOP/sipd/sipd_cause.c" ;;
+        fuzz_cdr_*) echo "$TOP"/common/cm_cdr*.c "$TOP/common/cm_log.c $TOP/sipd/sipd_cause.c" ;;
         *) echo "" ;;
     esac
 }
