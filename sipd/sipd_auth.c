@@ -715,6 +715,9 @@ s_nonce_key (const char *nonce)
     return (uint64_t) strtoull (hex, NULL, 16) | 1;
 }
 
+static void
+    s_expire_bucket (sipd_auth_t *self, s_bucket_t *bucket, int64_t now);
+
 //  Forget the entries of nonces created before floor; such nonces are
 //  refused as stale from now on, so a forgotten one cannot be replayed.
 static void
@@ -732,6 +735,10 @@ s_raise_floor (sipd_auth_t *self, int64_t floor)
             s_delete_at (self->used, mask, i);
             self->tracked--;
         }
+    //  and drop their keys from the expiry buckets, so these hold no more
+    //  keys than the table however many nonces are forgotten this way
+    for (int i = 0; i < RING; i++)
+        s_expire_bucket (self, &self->ring[i], INT64_MIN);
 }
 
 //  The table is at its bound with live nonces (more successful
