@@ -23,6 +23,8 @@
 #include "cm_log.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #define TIDY_DELAY_MS 1000      //  idle time before clearing csv_written
@@ -366,6 +368,13 @@ s_actor (zsock_t *pipe, void *args)
 {
     self_t *self = (self_t *) args;
     self->pipe = pipe;
+    //  SIGINT/SIGTERM go to the loop thread, whose zloop must wake up
+    //  to end; this thread learns about shutdown from the pipe.
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
     zpoller_t *poller = zpoller_new (pipe, NULL);
     //  SIGTERM ends the server's loop, not this thread: the server still
     //  flushes through it during shutdown.

@@ -1,7 +1,8 @@
 //  test_cdrd_server — unit tests for cdrd_server over real IPC (cm_client
 //  -> cm_service on inproc, one zloop): ack after store, duplicates,
-//  invalid CDRs, queries and bad filters, and the start-up repair of CSV
-//  rows a crash left unwritten.
+//  invalid CDRs, queries and bad filters, the start-up repair of CSV rows
+//  a crash left unwritten, and "busy" refusals while the storage actor is
+//  blocked (the loop keeps answering).
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "cm_log.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@ typedef struct {
     cm_client_t *client;
     zlistx_t *replies;          //  json_t bodies with "type" added
     size_t outstanding;         //  requests without reply yet
+    size_t wanted;              //  replies to wait for (s_check_replies)
 } fixture_t;
 
 static void
@@ -377,6 +380,57 @@ test_startup_repairs_csv (void **state)
     cm_cdr_destroy (&c);
 }
 
+//  Enough replies received (count in f->wanted)?
+static int
+s_check_replies (zloop_t *loop, int timer_id, void *arg)
+{
+    fixture_t *f = (fixture_t *) arg;
+    return zlistx_size (f->replies) >= f->wanted ? -1 : 0;
+}
+
+//  While the storage actor cannot commit (another connection holds the
+//  write lock), the loop keeps answering: beyond CDRD_SERVER_PENDING_MAX
+//  waiting CDRs it refuses more with retry: true at once. After the lock
+//  is released every accepted CDR is acknowledged.
+static void
+test_busy_while_actor_blocked (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_start (f);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open (f->dsn, &db), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                      SQLITE_OK);
+    int total = CDRD_SERVER_PENDING_MAX + 5;
+    for (int i = 0; i < total; i++) {
+        char id[16];
+        snprintf (id, sizeof id, "busy-%04d", i);
+        s_send_cdr (f, id, T0 + i);
+    }
+    f->wanted = 5;
+    int timer = zloop_timer (f->loop, 5, 0, s_check_replies, f);
+    int guard = zloop_timer (f->loop, 3000, 1, s_stop, NULL);
+    zloop_start (f->loop);
+    zloop_timer_end (f->loop, timer);
+    zloop_timer_end (f->loop, guard);
+    assert_int_equal (zlistx_size (f->replies), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_t *reply = s_reply (f, i);
+        assert_string_equal (s_str (reply, "type"), "error");
+        assert_true (json_is_true (json_object_get (reply, "retry")));
+        assert_non_null (strstr (s_str (reply, "error"), "busy"));
+    }
+    assert_int_equal (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL),
+                      SQLITE_OK);
+    sqlite3_close (db);
+    s_wait (f);
+    size_t acks = 0;
+    for (json_t *reply = (json_t *) zlistx_first (f->replies); reply;
+         reply = (json_t *) zlistx_next (f->replies))
+        acks += streq (s_str (reply, "type"), "ack");
+    assert_int_equal (acks, CDRD_SERVER_PENDING_MAX);
+}
+
 static void
 test_bad_backend (void **state)
 {
@@ -401,6 +455,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_query, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_startup_repairs_csv, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_busy_while_actor_blocked,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_backend, s_setup,
                                          s_teardown),
     };
