@@ -1,3 +1,15 @@
 # sipd/ — SIP registrar and B2BUA.
 PROGRAMS += sipd
 sipd_SRCS := $(wildcard sipd/*.c)
+
+# mimalloc as sipd's allocator: libosip2 allocates and frees dozens of small
+# objects per SIP message (parse, clone, serialize), where glibc's malloc/free
+# took ~30 % of sipd's instructions; with mimalloc a call costs ~25 % fewer
+# instructions (bench/profile.sh calls). Not with sanitizers (they replace
+# malloc themselves); left out, with the same behaviour, when not installed
+# (Debian: libmimalloc-dev, in tests/tools/deps.sh).
+ifneq ($(SANITIZE),1)
+ifneq ($(wildcard $(shell $(CC) -print-file-name=libmimalloc.so)),)
+sipd_LIBS += -lmimalloc
+endif
+endif

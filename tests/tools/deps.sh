@@ -12,7 +12,7 @@ build-essential pkg-config
 libczmq-dev libzmq3-dev libosip2-dev libortp-dev libjansson-dev libinih-dev
 libsystemd-dev libsqlite3-dev libpq-dev libmariadb-dev libmicrohttpd-dev
 libcurl4-openssl-dev libsndfile1-dev libssl-dev
-libcmocka-dev clang-14 libclang-rt-14-dev
+libcmocka-dev clang-14 libclang-rt-14-dev libmimalloc-dev
 python3 python3-zmq sqlite3 iproute2 procps util-linux
 sip-tester baresip-core linphone-cli sox kamailio
 "
