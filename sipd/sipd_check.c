@@ -137,6 +137,8 @@ s_is_mapped (unsigned char c)
 static bool
 s_contact_ambiguous (const char *line, size_t len)
 {
+    if (len == 0 || !strchr ("cCmM", *line) || *line == 0)
+        return false;   //  neither "Contact" nor "m"
     const char *colon = memchr (line, ':', len);
     if (!colon)
         return false;
@@ -259,7 +261,10 @@ s_hide_multipart (const char *text, size_t len, size_t *new_len_p)
         eol = memchr (p, '\n', (size_t) (end - p));
         if (!eol)
             eol = end;
-        const char *colon = memchr (p, ':', (size_t) (eol - p));
+        //  only "Content-Type" and "c" are looked at
+        const char *colon = *p == 'c' || *p == 'C'
+                                ? memchr (p, ':', (size_t) (eol - p))
+                                : NULL;
         if (colon) {
             size_t name = (size_t) (colon - p);
             while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t'))
@@ -452,7 +457,9 @@ s_start_line (const char *line, bool *is_response, char *method,
     const char *version = sp2 + 1;
     unsigned major = 0, minor = 0;
     int used = 0;
-    if (strncasecmp (version, "SIP/", 4) != 0
+    if (strcmp (version, "SIP/2.0") == 0)
+        major = 2;      //  the usual case, without sscanf
+    else if (strncasecmp (version, "SIP/", 4) != 0
         || sscanf (version + 4, "%3u.%3u%n", &major, &minor, &used) != 2
         || version[4 + used] != 0 || !isdigit ((unsigned char) version[4])) {
         s_result (result, 400, "Bad SIP Version");
