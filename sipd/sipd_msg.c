@@ -109,3 +109,19 @@ sipd_msg_serialize (osip_message_t *msg, size_t *len_p)
         *len_p = len;
     return buf;
 }
+
+char *
+sipd_msg_serialize_cached (osip_message_t *msg, size_t *len_p)
+{
+    if (!msg)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    //  osip_message_to_str copies msg->message while message_property is
+    //  1 (built and unchanged), else rebuilds
+    if (osip_message_to_str (msg, &buf, &len) != 0 || !buf)
+        return NULL;
+    if (len_p)
+        *len_p = len;
+    return buf;
+}

@@ -166,6 +166,52 @@ test_header_lookup_and_add (void **state)
     osip_message_free (request);
 }
 
+//  The cached form is reused only while the message is unchanged.
+static void
+test_serialize_cached (void **state)
+{
+    (void) state;
+    osip_message_t *request = s_parse (s_register);
+    assert_non_null (request);
+    osip_message_t *response = sipd_msg_response_new (request, 200, NULL);
+    assert_non_null (response);
+    size_t len = 0, len2 = 0;
+    char *first = sipd_msg_serialize (response, &len);
+    assert_non_null (first);
+    char *again = sipd_msg_serialize_cached (response, &len2);
+    assert_non_null (again);
+    assert_int_equal (len, len2);
+    assert_memory_equal (first, again, len);
+    osip_free (again);
+
+    //  a libosip2 setter invalidates the cache
+    assert_int_equal (sipd_msg_add_header (response, "X-Late", "1"), 0);
+    again = sipd_msg_serialize_cached (response, &len2);
+    assert_non_null (again);
+    assert_non_null (strstr (again, "X-Late: 1\r\n"));
+    assert_true (len2 > len);
+    osip_free (again);
+
+    //  a direct edit needs osip_message_force_update (documented)
+    osip_free (response->reason_phrase);
+    response->reason_phrase = osip_strdup ("Fine");
+    osip_message_force_update (response);
+    again = sipd_msg_serialize_cached (response, &len2);
+    assert_non_null (again);
+    assert_non_null (strstr (again, "SIP/2.0 200 Fine\r\n"));
+    osip_free (again);
+
+    //  never serialized: built from scratch
+    char *fresh = sipd_msg_serialize_cached (request, &len2);
+    assert_non_null (fresh);
+    assert_non_null (strstr (fresh, "REGISTER sip:example.com SIP/2.0\r\n"));
+    osip_free (fresh);
+    assert_null (sipd_msg_serialize_cached (NULL, NULL));
+    osip_free (first);
+    osip_message_free (response);
+    osip_message_free (request);
+}
+
 int
 main (void)
 {
@@ -174,6 +220,7 @@ main (void)
         cmocka_unit_test (test_response_reason_and_100),
         cmocka_unit_test (test_response_bad_input),
         cmocka_unit_test (test_header_lookup_and_add),
+        cmocka_unit_test (test_serialize_cached),
     };
     return cmocka_run_group_tests (tests, s_setup, NULL);
 }
