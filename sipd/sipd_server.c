@@ -88,6 +88,7 @@ typedef struct {
     char *key;                  //  match key in ist_map/client_map or NULL
     int64_t due;                //  deadline queued in timerq, -1 none
     bool responded;             //  server: the TU sent a response
+    bool listed;                //  still in libosip2's list of its kind
 } s_txn_t;
 
 struct _sipd_server_t {
@@ -406,7 +407,8 @@ s_cb_kill (int type, osip_transaction_t *tr)
             zhashx_delete (map, txn->key);
         txn->killed = true;
     }
-    osip_remove_transaction (self->osip, tr);
+    if (!txn || txn->listed)
+        osip_remove_transaction (self->osip, tr);
     zlistx_add_end (self->dead, tr);
 }
 
@@ -821,6 +823,23 @@ s_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  Take a new transaction out of libosip2's list of its kind (where
+//  osip_transaction_init put it). Matching is ours (hash maps) and so are
+//  the timers (timerq), so the lists only cost: adding to and removing
+//  from them walks the whole list, O(live transactions) per transaction.
+//  Only INVITE server transactions without an RFC 3261 branch stay,
+//  for libosip2's matching rules.
+static void
+s_unlist (sipd_server_t *self, osip_transaction_t *tr)
+{
+    s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+    if (txn && txn->listed) {
+        //  just added at the end: the list holds only such stragglers
+        osip_remove_transaction (self->osip, tr);
+        txn->listed = false;
+    }
+}
+
 static s_txn_t *
 s_txn_new (sipd_server_t *self, osip_transaction_t *tr, bool client,
            const sipd_source_t *peer)
@@ -830,6 +849,7 @@ s_txn_new (sipd_server_t *self, osip_transaction_t *tr, bool client,
     txn->client = client;
     txn->peer = *peer;
     txn->due = -1;
+    txn->listed = true;
     osip_transaction_set_reserved1 (tr, txn);
     zhashx_insert (self->txns, (void *) (intptr_t) txn->id, tr);
     return txn;
@@ -917,6 +937,7 @@ s_incoming_request (sipd_server_t *self, osip_message_t *msg,
     if (key && type == IST) {
         txn->key = key;
         zhashx_insert (self->ist_map, key, tr);
+        s_unlist (self, tr);
     }
     else
         free (key);
@@ -1166,11 +1187,12 @@ sipd_server_destroy (sipd_server_t **self_p)
         osip_transaction_t *tr = zlistx_first (all);
         while (tr) {
             s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+            if (!txn || txn->listed)
+                osip_remove_transaction (self->osip, tr);
             if (txn)
                 free (txn->key);
             free (txn);
             osip_transaction_set_reserved1 (tr, NULL);
-            osip_remove_transaction (self->osip, tr);
             osip_transaction_free2 (tr);
             tr = zlistx_next (all);
         }
@@ -1418,6 +1440,8 @@ s_send_request (sipd_server_t *self, osip_message_t *request,
     }
     else
         free (key);
+    //  responses are matched in client_map only
+    s_unlist (self, tr);
     s_add_event (self, tr, osip_new_outgoing_sipmessage (request));
     s_run (self);
     return txn_id;
