@@ -9,6 +9,7 @@
 //  to the next message. Output that cannot be written at once is queued
 //  and the connection's poller then also waits for POLLOUT.
 
+#define _GNU_SOURCE             //  recvmmsg
 #include "sipd_transport.h"
 #include "cm_log.h"
 
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #define UDP_BATCH 64            //  datagrams read per wake-up at most
+#define UDP_SLOTS 16            //  datagrams per recvmmsg call
+#define UDP_SLOT 65536          //  receive buffer per datagram
 #define ACCEPT_BATCH 16         //  connections accepted per wake-up
 #define IDLE_CHECK_MS 1000      //  idle sweep period
 #define OUT_FACTOR 16           //  output buffer cap = max_message x this
@@ -56,7 +59,7 @@ struct _sipd_transport_t {
     zlistx_t *conns;            //  s_conn_t * (owned)
     int next_conn_id;           //  next conn_id to hand out
     int idle_timer;             //  zloop timer id
-    char *udp_buf;              //  receive buffer (owned)
+    char *udp_buf;              //  UDP_SLOTS x UDP_SLOT bytes (owned)
     sipd_transport_closed_fn *closed_fn;    //  close notification
     void *closed_arg;           //  its argument
 };
@@ -148,35 +151,63 @@ s_bind (int fd, int family, const char *host, int port)
 // ---------------------------------------------------------------------
 //  UDP
 
+//  Hand up one received datagram of n bytes (n: its real length).
+static void
+s_udp_deliver (sipd_transport_t *self, const char *data, ssize_t n,
+               const struct sockaddr_storage *addr)
+{
+    if (n <= 0)
+        return;
+    sipd_source_t source = {.transport = SIPD_TRANSPORT_UDP};
+    s_source_from (addr, &source);
+    //  Bare CRLF keep-alives (RFC 5626 §4.4.1 over UDP uses STUN;
+    //  phones also send "\r\n\r\n") are not messages.
+    bool blank = true;
+    for (ssize_t k = 0; k < n && k < UDP_SLOT && blank; k++)
+        if (data[k] != '\r' && data[k] != '\n' && data[k] != ' '
+            && data[k] != '\0')
+            blank = false;
+    if (blank)
+        return;
+    size_t size = n > UDP_SLOT ? UDP_SLOT : (size_t) n;
+    sipd_transport_error_t error = (size_t) n > self->limits.max_message
+                                       ? SIPD_TRANSPORT_TOO_BIG
+                                       : SIPD_TRANSPORT_OK;
+    self->fn (self->arg, data, size, &source, error);
+}
+
+//  Read up to UDP_BATCH datagrams, UDP_SLOTS per recvmmsg call: one
+//  system call for a burst instead of one per datagram plus a last one
+//  that finds the socket empty.
 static int
 s_udp_ready (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     sipd_transport_t *self = arg;
-    for (int i = 0; i < UDP_BATCH; i++) {
-        struct sockaddr_storage addr;
-        socklen_t addr_len = sizeof addr;
-        ssize_t n = recvfrom (self->udp_fd, self->udp_buf, 65536, MSG_TRUNC,
-                              (struct sockaddr *) &addr, &addr_len);
-        if (n < 0)
+    struct mmsghdr msgs[UDP_SLOTS];
+    struct iovec iovs[UDP_SLOTS];
+    struct sockaddr_storage addrs[UDP_SLOTS];
+    for (int done = 0; done < UDP_BATCH; ) {
+        for (int i = 0; i < UDP_SLOTS; i++) {
+            iovs[i].iov_base = self->udp_buf + (size_t) i * UDP_SLOT;
+            iovs[i].iov_len = UDP_SLOT;
+            memset (&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+            msgs[i].msg_hdr.msg_name = &addrs[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+            msgs[i].msg_hdr.msg_iov = &iovs[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_len = 0;
+        }
+        //  MSG_TRUNC: msg_len is the datagram's real length (TOO_BIG)
+        int got = recvmmsg (self->udp_fd, msgs, UDP_SLOTS,
+                            MSG_DONTWAIT | MSG_TRUNC, NULL);
+        if (got <= 0)
             break;
-        if (n == 0)
-            continue;
-        sipd_source_t source = {.transport = SIPD_TRANSPORT_UDP};
-        s_source_from (&addr, &source);
-        //  Bare CRLF keep-alives (RFC 5626 §4.4.1 over UDP uses STUN;
-        //  phones also send "\r\n\r\n") are not messages.
-        bool blank = true;
-        for (ssize_t k = 0; k < n && k < 65536 && blank; k++)
-            if (self->udp_buf[k] != '\r' && self->udp_buf[k] != '\n'
-                && self->udp_buf[k] != ' ' && self->udp_buf[k] != '\0')
-                blank = false;
-        if (blank)
-            continue;
-        size_t size = n > 65536 ? 65536 : (size_t) n;
-        sipd_transport_error_t error = (size_t) n > self->limits.max_message
-                                           ? SIPD_TRANSPORT_TOO_BIG
-                                           : SIPD_TRANSPORT_OK;
-        self->fn (self->arg, self->udp_buf, size, &source, error);
+        for (int i = 0; i < got; i++)
+            s_udp_deliver (self, iovs[i].iov_base,
+                           (ssize_t) msgs[i].msg_len, &addrs[i]);
+        done += got;
+        if (got < UDP_SLOTS)
+            break;      //  the socket was empty
     }
     return 0;
 }
@@ -579,7 +610,8 @@ sipd_transport_new (zloop_t *loop, const char *host, int port,
     self->tcp_fd = -1;
     self->next_conn_id = 1;
     self->conns = zlistx_new ();
-    self->udp_buf = zmalloc (65536 + 1);
+    //  1 MB of address space; only the pages datagrams use are touched
+    self->udp_buf = zmalloc ((size_t) UDP_SLOTS * UDP_SLOT);
     struct in6_addr probe;
     self->family = inet_pton (AF_INET6, host, &probe) == 1 ? AF_INET6 : AF_INET;
     struct in_addr probe4;
@@ -602,8 +634,12 @@ sipd_transport_new (zloop_t *loop, const char *host, int port,
         setsockopt (self->udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         setsockopt (self->tcp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
+    //  room for bursts; SO_RCVBUFFORCE (root) goes past net.core.rmem_max
     int rcvbuf = 4 * 1024 * 1024;
-    setsockopt (self->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (setsockopt (self->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+                    sizeof rcvbuf) != 0)
+        setsockopt (self->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+                    sizeof rcvbuf);
     if (s_bind (self->udp_fd, self->family, host, port) != 0) {
         snprintf (error, size, "cannot bind UDP %s port %d: %s", host, port,
                   strerror (errno));

@@ -3,6 +3,7 @@
 //  Content-Length, oversized), connection reuse by conn_id and by peer,
 //  close, a refused outgoing connect reported to on_close, bad input.
 
+#define _GNU_SOURCE     //  memmem
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +28,10 @@ typedef struct {
     sipd_transport_error_t errors[8];
     sipd_source_t sources[8];
     int count;
+    int total;                  //  messages handed up, all of them
+    int too_big;                //  of which SIPD_TRANSPORT_TOO_BIG
+    int next_seq;               //  burst test: next "X-Seq: N" expected
+    bool in_order;              //  burst test: every N came in order
     int closed_conn;            //  last conn_id reported closed
     bool closed_failed;
 } s_test_t;
@@ -34,6 +41,15 @@ s_on_message (void *arg, const char *data, size_t size,
               const sipd_source_t *source, sipd_transport_error_t error)
 {
     s_test_t *t = arg;
+    t->total++;
+    if (error == SIPD_TRANSPORT_TOO_BIG)
+        t->too_big++;
+    const char *seq = memmem (data, size, "X-Seq: ", 7);
+    if (seq && error == SIPD_TRANSPORT_OK) {
+        if (atoi (seq + 7) != t->next_seq)
+            t->in_order = false;
+        t->next_seq++;
+    }
     if (t->count >= 8)
         return;
     size_t n = size < 255 ? size : 255;
@@ -170,6 +186,42 @@ test_udp (void **state)
     assert_int_equal (sipd_transport_send (t->transport, &t->sources[0], NULL,
                                            0, NULL),
                       -1);
+    close (fd);
+}
+
+//  A burst larger than one receive batch: every datagram handed up, in
+//  order, an oversized one flagged, keep-alives skipped.
+static void
+test_udp_burst (void **state)
+{
+    s_test_t *t = *state;
+    t->in_order = true;
+    int fd = socket (AF_INET, SOCK_DGRAM, 0);
+    int sndbuf = 1024 * 1024;
+    setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons ((uint16_t) t->port)};
+    inet_pton (AF_INET, "127.0.0.1", &addr.sin_addr);
+    char text[4000];
+    for (int i = 0; i < 100; i++) {
+        int n = snprintf (text, sizeof text, MSG ("0") "\r\nX-Seq: %d\r\n\r\n",
+                          i);
+        assert_int_equal (sendto (fd, text, (size_t) n, 0,
+                                  (struct sockaddr *) &addr, sizeof addr),
+                          n);
+        if (i % 10 == 0)
+            sendto (fd, "\r\n\r\n", 4, 0, (struct sockaddr *) &addr,
+                    sizeof addr);
+    }
+    memset (text, 'x', sizeof text);
+    memcpy (text, "OPTIONS", 7);
+    sendto (fd, text, 3000, 0, (struct sockaddr *) &addr, sizeof addr);
+    for (int i = 0; i < 100 && t->total < 101; i++)
+        s_drive (t, 10);
+    assert_int_equal (t->total, 101);
+    assert_int_equal (t->next_seq, 100);
+    assert_true (t->in_order);
+    assert_int_equal (t->too_big, 1);
     close (fd);
 }
 
@@ -312,6 +364,8 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_udp, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_udp_burst, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_tcp_framing, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_tcp_errors, s_setup,
