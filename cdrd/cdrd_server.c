@@ -3,7 +3,9 @@
 //
 //  The loop thread does only cheap work: decode and validate a request,
 //  give it a ticket, remember who asked (routing id, request id) in a
-//  FIFO and pass it to the storage actor (cdrd_writer). The actor answers
+//  FIFO and pass it to the storage actor (cdrd_writer): CDRs go in one
+//  message per burst, once the socket is drained (or every SEND_DELAY_MS
+//  under a stream that never drains), so a burst becomes one batch. The actor answers
 //  every ticket in the order it was given, so the FIFO's head is always
 //  the next result's request; the server then sends `ack`, `error` or
 //  `cdr.rows`. An ack is sent only for results the actor reports after
@@ -25,6 +27,8 @@
 #include <string.h>
 
 #define FLUSH_TIMEOUT_MS 30000  //  longest wait for the actor at shutdown
+#define SEND_DELAY_MS 10        //  longest a CDR waits in the outbox while
+                                //  requests keep coming
 
 //  A request handed to the actor, waiting for its result.
 typedef struct {
@@ -41,6 +45,8 @@ struct _cdrd_server_t {
     const char *backend;        //  backend name (static string)
     zlistx_t *pending;          //  s_pending_t in ticket order (owned)
     uint64_t next_ticket;       //  ticket of the next request
+    bool send_armed;            //  outbox timer pending
+    int send_timer;             //  its id while armed
     uint64_t stored_new;        //  rows inserted
     uint64_t stored_duplicate;  //  duplicates acknowledged
     uint64_t rejected;          //  invalid CDRs refused
@@ -154,6 +160,31 @@ s_on_writer (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+//  Send the writer's outbox to the actor. Its CDRs are the newest
+//  pending requests (a query always sends the outbox first); if the send
+//  fails they are answered with retry.
+static void
+s_send (cdrd_server_t *self)
+{
+    if (self->send_armed) {
+        zloop_timer_end (self->loop, self->send_timer);
+        self->send_armed = false;
+    }
+    size_t count = cdrd_writer_queued (self->writer);
+    if (count && cdrd_writer_send (self->writer) != 0)
+        for (size_t i = 0; i < count; i++)
+            s_pending_drop_last (self);
+}
+
+static int
+s_on_send_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    cdrd_server_t *self = (cdrd_server_t *) arg;
+    self->send_armed = false;
+    s_send (self);
+    return 0;
+}
+
 static int
 s_on_cdr (cm_service_t *service, zframe_t *routing_id, cm_msg_t *request,
           void *arg)
@@ -178,8 +209,17 @@ s_on_cdr (cm_service_t *service, zframe_t *routing_id, cm_msg_t *request,
     }
     uint64_t ticket = s_pending_add (self, routing_id, request,
                                      cm_cdr_uniqueid (cdr));
-    if (cdrd_writer_store (self->writer, ticket, &cdr) != 0)
-        s_pending_drop_last (self);
+    cdrd_writer_store (self->writer, ticket, &cdr);
+    //  Hand over what was read in one go: the actor then commits it as
+    //  one batch. A never-ending stream is sent every SEND_DELAY_MS.
+    if (cdrd_writer_queued (self->writer) >= CDRD_WRITER_BATCH_MAX
+        || !(zsock_events (cm_service_sock (service)) & ZMQ_POLLIN))
+        s_send (self);
+    else if (!self->send_armed) {
+        self->send_timer = zloop_timer (self->loop, SEND_DELAY_MS, 1,
+                                        s_on_send_timer, self);
+        self->send_armed = true;
+    }
     return 0;
 }
 
@@ -201,6 +241,7 @@ s_on_query (cm_service_t *service, zframe_t *routing_id, cm_msg_t *request,
                        "cdrd busy, retry later", true);
         return 0;
     }
+    s_send (self);      //  the CDRs before the query go first
     uint64_t ticket = s_pending_add (self, routing_id, request, "");
     if (cdrd_writer_query (self->writer, ticket, cm_msg_body (request)) != 0)
         s_pending_drop_last (self);
@@ -291,6 +332,7 @@ cdrd_server_destroy (cdrd_server_t **self_p)
     if (!self)
         return;
     if (self->writer) {
+        s_send (self);
         zloop_reader_end (self->loop, cdrd_writer_sock (self->writer));
         //  Everything handed over is committed and acknowledged; what
         //  the actor cannot finish in time stays unacknowledged and sipd

@@ -59,6 +59,8 @@ typedef struct {
 //  The server's handle.
 struct _cdrd_writer_t {
     zactor_t *actor;            //  the thread (owned)
+    zmsg_t *outbox;             //  "CDR" message being filled (owned)
+    size_t outbox_count;        //  CDRs in it
     uint64_t batches;           //  last reported commit count
     bool csv_behind;            //  last reported CSV state
     bool flushed;               //  FLUSHED seen since the last FLUSH
@@ -241,18 +243,24 @@ s_tidy (self_t *self)
         zlistx_purge (self->csv_written);
 }
 
-//  Take one CDR into the open batch, opening it if needed.
-static void
-s_on_cdr (self_t *self, uint64_t ticket, cm_cdr_t *cdr)
+//  Take one CDR into the open batch, opening it if needed. When the
+//  transaction cannot begin (database locked beyond the busy timeout),
+//  the CDR joins a failed batch and 1 is returned: the caller fails the
+//  rest of its message with it instead of waiting again for each CDR.
+static int
+s_on_cdr (self_t *self, uint64_t ticket, cm_cdr_t *cdr, bool failing)
 {
     s_item_t *item = (s_item_t *) zmalloc (sizeof (s_item_t));
     item->ticket = ticket;
     item->cdr = cdr;
+    if (failing) {
+        zlistx_add_end (self->batch, item);
+        return 1;
+    }
     if (!self->in_transaction) {
         if (cdrd_store_begin (self->store) != 0) {
             zlistx_add_end (self->batch, item);
-            s_send_done (self, "database unavailable");
-            return;
+            return 1;
         }
         self->in_transaction = true;
         //  Rows of the previous batch are in the CSV now; if this fails
@@ -266,9 +274,10 @@ s_on_cdr (self_t *self, uint64_t ticket, cm_cdr_t *cdr)
         cdrd_store_rollback (self->store);
         self->in_transaction = false;
         s_send_done (self, "database insert failed");
-        return;
+        return 0;
     }
     item->is_new = rc == 1;
+    return 0;
 }
 
 static void
@@ -340,10 +349,19 @@ s_handle (self_t *self, zmsg_t *msg)
     if (!command)
         return;
     if (streq (command, "CDR")) {
+        //  Any number of ticket + record pairs, in request order.
         cm_cdr_t *cdr = NULL;
-        if (s_pop_mem (msg, &ticket, sizeof ticket) == 0
-            && s_pop_mem (msg, &cdr, sizeof cdr) == 0 && cdr)
-            s_on_cdr (self, ticket, cdr);
+        bool failing = false;
+        while (s_pop_mem (msg, &ticket, sizeof ticket) == 0
+               && s_pop_mem (msg, &cdr, sizeof cdr) == 0 && cdr) {
+            failing = s_on_cdr (self, ticket, cdr, failing) == 1;
+            cdr = NULL;
+            //  A full batch is committed before the rest is taken.
+            if (!failing && zlistx_size (self->batch) >= CDRD_WRITER_BATCH_MAX)
+                s_flush (self);
+        }
+        if (failing)
+            s_send_done (self, "database unavailable");
     }
     else if (streq (command, "QUERY")) {
         char *text = NULL;
@@ -448,6 +466,8 @@ cdrd_writer_destroy (cdrd_writer_t **self_p)
     cdrd_writer_t *self = *self_p;
     if (!self)
         return;
+    //  The actor takes (and commits) what is still in the outbox.
+    cdrd_writer_send (self);
     zactor_destroy (&self->actor);
     free (self);
     *self_p = NULL;
@@ -460,22 +480,57 @@ cdrd_writer_sock (cdrd_writer_t *self)
     return zactor_sock (self->actor);
 }
 
-int
+void
 cdrd_writer_store (cdrd_writer_t *self, uint64_t ticket, cm_cdr_t **cdr_p)
 {
     assert (self);
     assert (cdr_p);
     assert (*cdr_p);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, "CDR");
-    zmsg_addmem (msg, &ticket, sizeof ticket);
-    zmsg_addmem (msg, cdr_p, sizeof *cdr_p);
-    if (zmsg_send (&msg, self->actor) != 0) {
-        zmsg_destroy (&msg);
-        cm_cdr_destroy (cdr_p);
+    if (!self->outbox) {
+        self->outbox = zmsg_new ();
+        zmsg_addstr (self->outbox, "CDR");
+    }
+    zmsg_addmem (self->outbox, &ticket, sizeof ticket);
+    zmsg_addmem (self->outbox, cdr_p, sizeof *cdr_p);
+    *cdr_p = NULL;      //  the actor will own it
+    self->outbox_count++;
+}
+
+size_t
+cdrd_writer_queued (cdrd_writer_t *self)
+{
+    assert (self);
+    return self->outbox_count;
+}
+
+//  Destroy the records of an outbox that could not be sent.
+static void
+s_outbox_destroy (zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
+    if (!msg)
+        return;
+    char *command = zmsg_popstr (msg);
+    zstr_free (&command);
+    uint64_t ticket;
+    cm_cdr_t *cdr = NULL;
+    while (s_pop_mem (msg, &ticket, sizeof ticket) == 0
+           && s_pop_mem (msg, &cdr, sizeof cdr) == 0)
+        cm_cdr_destroy (&cdr);
+    zmsg_destroy (msg_p);
+}
+
+int
+cdrd_writer_send (cdrd_writer_t *self)
+{
+    assert (self);
+    if (!self->outbox)
+        return 0;
+    self->outbox_count = 0;
+    if (zmsg_send (&self->outbox, self->actor) != 0) {
+        s_outbox_destroy (&self->outbox);
         return -1;
     }
-    *cdr_p = NULL;      //  the actor owns it now
     return 0;
 }
 
@@ -484,6 +539,9 @@ cdrd_writer_query (cdrd_writer_t *self, uint64_t ticket, json_t *body)
 {
     assert (self);
     assert (body);
+    //  After the CDRs queued before it.
+    if (cdrd_writer_send (self) != 0)
+        return -1;
     char *text = json_dumps (body, JSON_COMPACT);
     if (!text)
         return -1;
@@ -563,7 +621,7 @@ cdrd_writer_flush (cdrd_writer_t *self, cdrd_writer_fn *fn, void *arg,
 {
     assert (self);
     self->flushed = false;
-    if (zstr_send (self->actor, "FLUSH") != 0)
+    if (cdrd_writer_send (self) != 0 || zstr_send (self->actor, "FLUSH") != 0)
         return -1;
     zpoller_t *poller = zpoller_new (self->actor, NULL);
     zpoller_set_nonstop (poller, true);

@@ -2,8 +2,9 @@
 //  database and the CSV day files (STYLE §2, §7: the loop never blocks on
 //  a commit or an fdatasync).
 //
-//  The server (loop thread) hands each validated CDR to the actor with a
-//  ticket and gets results back on the actor's pipe, in request order.
+//  The server (loop thread) hands validated CDRs to the actor with a
+//  ticket each, several per pipe message (what it read from its socket in
+//  one go), and gets results back on the actor's pipe, in request order.
 //  The actor groups CDRs into one store transaction while more are
 //  already queued on its pipe (at most CDRD_WRITER_BATCH_MAX), then ends
 //  the batch: commit (rows durable), append the new rows to the CSV day
@@ -26,7 +27,7 @@
 //
 //  Pipe protocol (private to cdrd_writer.c; threads share nothing
 //  mutable, a CDR's ownership moves with its message):
-//      server → actor   "CDR" ticket cdr-pointer     store one CDR
+//      server → actor   "CDR" {ticket cdr-pointer}   store CDRs
 //                       "QUERY" ticket json-text     cdr.query body
 //                       "FLUSH"                      end the batch, answer
 //                                                    "FLUSHED"
@@ -76,7 +77,8 @@ cdrd_writer_t *
     cdrd_writer_new (cdrd_store_t **store_p, cdrd_csv_t **csv_p, char *error,
                      size_t size);
 
-//  Stop the actor: it ends the open batch (commit and CSV) and exits.
+//  Stop the actor: it takes the outbox, ends the open batch (commit and
+//  CSV) and exits.
 //  Results not read by then are lost, so call cdrd_writer_flush first to
 //  deliver them. NULL-safe; sets *self_p to NULL.
 void
@@ -87,10 +89,22 @@ void
 zsock_t *
     cdrd_writer_sock (cdrd_writer_t *self);
 
-//  Queue one validated CDR. Takes ownership of *cdr_p. Returns 0 or -1.
-int
+//  Queue one validated CDR in the outbox. Takes ownership of *cdr_p.
+//  The outbox goes to the actor as one message on cdrd_writer_send (the
+//  caller sends once its socket is drained, or at CDRD_WRITER_BATCH_MAX
+//  CDRs), and before a query or a flush.
+void
     cdrd_writer_store (cdrd_writer_t *self, uint64_t ticket,
                        cm_cdr_t **cdr_p);
+
+//  CDRs in the outbox (not yet sent to the actor).
+size_t
+    cdrd_writer_queued (cdrd_writer_t *self);
+
+//  Send the outbox to the actor. Returns 0, or -1 when the send failed
+//  (its CDRs are dropped and will get no result).
+int
+    cdrd_writer_send (cdrd_writer_t *self);
 
 //  Queue a cdr.query whose body (not consumed) was checked with
 //  cdrd_filter_parse. Returns 0 or -1.

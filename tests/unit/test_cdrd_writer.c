@@ -4,9 +4,9 @@
 //  everything queued during a commit goes into one batch, results keep
 //  request order, a locked database and a failed CSV write are reported
 //  RETRY (and repaired later, each row once), queries see acknowledged
-//  rows, and shutdown commits what the actor took (flush delivers the
-//  results; destroy alone leaves them unreported, so they are resent and
-//  stored once).
+//  rows, the outbox goes over as one batch, and shutdown commits what the
+//  actor took (flush delivers the results; destroy alone leaves them
+//  unreported, so they are resent and stored once).
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -148,12 +148,21 @@ s_cdr (const char *id, int64_t start)
     return cdr;
 }
 
+//  Put a CDR in the outbox (s_store also sends it to the actor).
+static void
+s_queue (fixture_t *f, uint64_t ticket, const char *id)
+{
+    cm_cdr_t *cdr = s_cdr (id, T0 + (int64_t) ticket * 1000);
+    cdrd_writer_store (f->writer, ticket, &cdr);
+    assert_null (cdr);
+}
+
 static void
 s_store (fixture_t *f, uint64_t ticket, const char *id)
 {
-    cm_cdr_t *cdr = s_cdr (id, T0 + (int64_t) ticket * 1000);
-    assert_int_equal (cdrd_writer_store (f->writer, ticket, &cdr), 0);
-    assert_null (cdr);
+    s_queue (f, ticket, id);
+    assert_int_equal (cdrd_writer_send (f->writer), 0);
+    assert_int_equal (cdrd_writer_queued (f->writer), 0);
 }
 
 //  Lines of the T0 day file starting with prefix (-1: no file).
@@ -241,17 +250,25 @@ test_locked_database_is_retry (void **state)
     fixture_t *f = (fixture_t *) *state;
     sqlite3 *db = s_db_open (f);
     s_db_exec (db, "BEGIN IMMEDIATE");
-    s_store (f, 1, "busy-1");
-    s_wait (f, 1, 8000);
-    assert_int_equal (f->count, 1);
-    assert_int_equal (f->results[0].status, CDRD_WRITER_RETRY);
-    assert_string_equal (f->results[0].text, "database unavailable");
+    //  Three in one message: one busy wait for all, not one each.
+    s_queue (f, 1, "busy-1");
+    s_queue (f, 2, "busy-2");
+    s_store (f, 3, "busy-3");
+    int64_t started = zclock_mono ();
+    s_wait (f, 3, 8000);
+    assert_true (zclock_mono () - started < 7500);
+    assert_int_equal (f->count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal (f->results[i].ticket, i + 1);
+        assert_int_equal (f->results[i].status, CDRD_WRITER_RETRY);
+        assert_string_equal (f->results[i].text, "database unavailable");
+    }
     s_db_exec (db, "COMMIT");
     assert_int_equal (s_db_count (db, "SELECT count(*) FROM cdr"), 0);
-    s_store (f, 2, "busy-1");
-    s_wait (f, 2, 5000);
-    assert_int_equal (f->results[1].ticket, 2);
-    assert_int_equal (f->results[1].status, CDRD_WRITER_NEW);
+    s_store (f, 4, "busy-1");
+    s_wait (f, 4, 5000);
+    assert_int_equal (f->results[3].ticket, 4);
+    assert_int_equal (f->results[3].status, CDRD_WRITER_NEW);
     assert_int_equal (s_db_count (db, "SELECT count(*) FROM cdr"), 1);
     assert_int_equal (s_csv_lines (f, "busy-1,"), 1);
     sqlite3_close (db);
@@ -320,6 +337,36 @@ test_query_after_results (void **state)
     assert_non_null (strstr (f->results[3].text, "limit"));
 }
 
+//  CDRs queued in the outbox reach the actor only when sent, as one
+//  message and one batch; a query sends the outbox first.
+static void
+test_outbox (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    char id[32];
+    for (uint64_t i = 0; i < 25; i++) {
+        snprintf (id, sizeof id, "box-%02d", (int) i);
+        s_queue (f, i, id);
+    }
+    assert_int_equal (cdrd_writer_queued (f->writer), 25);
+    s_wait (f, 1, 300);
+    assert_int_equal (f->count, 0);
+    assert_int_equal (cdrd_writer_send (f->writer), 0);
+    s_wait (f, 25, 5000);
+    assert_int_equal (f->count, 25);
+    assert_int_equal (cdrd_writer_batches (f->writer), 1);
+    for (size_t i = 0; i < 25; i++)
+        assert_int_equal (f->results[i].ticket, i);
+    s_queue (f, 25, "box-25");
+    json_t *body = json_pack ("{s:s}", "uniqueid", "box-25");
+    assert_int_equal (cdrd_writer_query (f->writer, 26, body), 0);
+    json_decref (body);
+    s_wait (f, 27, 5000);
+    assert_int_equal (f->results[25].status, CDRD_WRITER_NEW);
+    assert_int_equal (f->results[26].status, CDRD_WRITER_ROWS);
+    assert_non_null (strstr (f->results[26].text, "\"count\":1"));
+}
+
 //  Shutdown with CDRs still queued: flush delivers every result after
 //  the commit; destroy without flush commits too but reports nothing, so
 //  the sender resends and gets duplicates; each row is stored once.
@@ -337,10 +384,14 @@ test_shutdown (void **state)
     assert_int_equal (f->count, 20);
     for (size_t i = 0; i < 20; i++)
         assert_int_equal (f->results[i].status, CDRD_WRITER_NEW);
-    //  More CDRs, then destroy at once: no results, but stored.
+    //  More CDRs (half of them still in the outbox), then destroy at
+    //  once: no results, but stored.
     for (uint64_t i = 20; i < 30; i++) {
         snprintf (id, sizeof id, "down-%02d", (int) i);
-        s_store (f, i, id);
+        if (i < 25)
+            s_store (f, i, id);
+        else
+            s_queue (f, i, id);
     }
     cdrd_writer_destroy (&f->writer);
     assert_null (f->writer);
@@ -376,6 +427,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_query_after_results, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_outbox, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_shutdown, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
