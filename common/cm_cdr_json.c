@@ -19,50 +19,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  Every text in a record is valid UTF-8 (the setters sanitize or
+//  refuse), and the keys are ASCII literals, so the _nocheck variants
+//  skip jansson's UTF-8 scans.
+static void
+s_set_text (json_t *json, const char *key, const char *text)
+{
+    json_object_set_new_nocheck (json, key, json_string_nocheck (text));
+}
+
+static void
+s_set_time (json_t *json, const char *key, int64_t ms)
+{
+    char text[CM_CDR_TIME_SIZE];
+    s_set_text (json, key, cm_cdr_time_format (ms, text, sizeof text));
+}
+
 json_t *
 cm_cdr_to_json (const cm_cdr_t *self)
 {
     assert (self);
-    char start[CM_CDR_TIME_SIZE], answer[CM_CDR_TIME_SIZE],
-        end[CM_CDR_TIME_SIZE];
     json_t *json = json_object ();
-    json_object_set_new (json, "uniqueid",
-                         json_string (cm_cdr_uniqueid (self)));
-    json_object_set_new (json, "start_time",
-                         json_string (cm_cdr_time_format (
-                             cm_cdr_start_time (self), start, sizeof start)));
-    json_object_set_new (
-        json, "answer_time",
-        cm_cdr_answer_time (self)
-            ? json_string (cm_cdr_time_format (cm_cdr_answer_time (self),
-                                               answer, sizeof answer))
-            : json_null ());
-    json_object_set_new (json, "end_time",
-                         json_string (cm_cdr_time_format (
-                             cm_cdr_end_time (self), end, sizeof end)));
-    json_object_set_new (json, "duration",
-                         json_integer (cm_cdr_duration (self)));
-    json_object_set_new (json, "billsec", json_integer (cm_cdr_billsec (self)));
-    json_object_set_new (json, "src", json_string (cm_cdr_src (self)));
-    json_object_set_new (json, "dst", json_string (cm_cdr_dst (self)));
-    json_object_set_new (json, "dialed", json_string (cm_cdr_dialed (self)));
-    json_object_set_new (
-        json, "direction",
-        json_string (cm_cdr_direction_name (cm_cdr_direction (self))));
-    json_object_set_new (
-        json, "disposition",
-        json_string (cm_cdr_disposition_name (cm_cdr_disposition (self))));
-    json_object_set_new (json, "sip_code",
-                         json_integer (cm_cdr_sip_code (self)));
-    json_object_set_new (json, "cause", json_integer (cm_cdr_cause (self)));
-    json_object_set_new (json, "call_tag",
-                         json_integer (cm_cdr_call_tag (self)));
-    json_object_set_new (
-        json, "released_by",
-        json_string (cm_cdr_released_by_name (cm_cdr_released_by (self))));
-    json_object_set_new (json, "fci", json_string (cm_cdr_fci (self)));
-    json_object_set_new (json, "recording",
-                         json_string (cm_cdr_recording (self)));
+    s_set_text (json, "uniqueid", cm_cdr_uniqueid (self));
+    s_set_time (json, "start_time", cm_cdr_start_time (self));
+    if (cm_cdr_answer_time (self))
+        s_set_time (json, "answer_time", cm_cdr_answer_time (self));
+    else
+        json_object_set_new_nocheck (json, "answer_time", json_null ());
+    s_set_time (json, "end_time", cm_cdr_end_time (self));
+    json_object_set_new_nocheck (json, "duration",
+                                 json_integer (cm_cdr_duration (self)));
+    json_object_set_new_nocheck (json, "billsec",
+                                 json_integer (cm_cdr_billsec (self)));
+    s_set_text (json, "src", cm_cdr_src (self));
+    s_set_text (json, "dst", cm_cdr_dst (self));
+    s_set_text (json, "dialed", cm_cdr_dialed (self));
+    s_set_text (json, "direction",
+                cm_cdr_direction_name (cm_cdr_direction (self)));
+    s_set_text (json, "disposition",
+                cm_cdr_disposition_name (cm_cdr_disposition (self)));
+    json_object_set_new_nocheck (json, "sip_code",
+                                 json_integer (cm_cdr_sip_code (self)));
+    json_object_set_new_nocheck (json, "cause",
+                                 json_integer (cm_cdr_cause (self)));
+    json_object_set_new_nocheck (json, "call_tag",
+                                 json_integer (cm_cdr_call_tag (self)));
+    s_set_text (json, "released_by",
+                cm_cdr_released_by_name (cm_cdr_released_by (self)));
+    s_set_text (json, "fci", cm_cdr_fci (self));
+    s_set_text (json, "recording", cm_cdr_recording (self));
     return json;
 }
 
