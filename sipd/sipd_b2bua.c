@@ -38,6 +38,7 @@
 #include "sipd_msg.h"
 #include "sipd_sdp.h"
 #include "sipd_throttle.h"
+#include "sipd_timerq.h"
 #include "sipd_trunk.h"
 
 #include <string.h>
@@ -47,6 +48,7 @@
 #define MAX_RELAYS 8            //  in-dialog transactions relayed at once
 #define T1_MS 500               //  RFC 3261 T1
 #define LINGER_MS 40000         //  how long an ENDED call waits for forks
+#define TICK_MS 20              //  call timer granularity
 #define S_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 
 typedef enum {
@@ -112,8 +114,11 @@ struct _sipd_b2bua_t {
     zloop_t *loop;              //  borrowed: timers
     zhashx_t *calls;            //  uniqueid -> call_t (owned)
     zhashx_t *dialogs;          //  "callid tag" -> uniqueid
-    zhashx_t *txns;             //  "txn_id" -> uniqueid
-    zhashx_t *timers;           //  "timer_id" -> uniqueid
+    zhashx_t *txns;             //  txn_id -> uniqueid
+    zhashx_t *timers;           //  call timer id -> uniqueid
+    sipd_timerq_t *timerq;      //  call timer ids by deadline (owned)
+    int next_timer;             //  last call timer id handed out
+    int tick_id;                //  zloop timer running the queue
     zhashx_t *busy;             //  extension -> number of its calls
     int no_answer_ms;           //  [sipd] no_answer_timeout
     int keepalive_ms;           //  [sipd] call_keepalive, 0: off
@@ -171,28 +176,45 @@ s_call_by_key (sipd_b2bua_t *self, zhashx_t *map, const char *key)
                     : NULL;
 }
 
+//  Integer keys (txn ids, timer ids) stored in the pointer itself.
+static void *
+s_int_key (int n)
+{
+    return (void *) (intptr_t) n;
+}
+
+static size_t
+s_int_hash (const void *key)
+{
+    return (size_t) (uintptr_t) key;
+}
+
+static int
+s_int_compare (const void *a, const void *b)
+{
+    intptr_t x = (intptr_t) a, y = (intptr_t) b;
+    return x < y ? -1 : x > y;
+}
+
 static void
 s_txn_add (sipd_b2bua_t *self, call_t *call, int txn)
 {
-    char key[16];
-    snprintf (key, sizeof key, "%d", txn);
-    s_map_set (self->txns, key, call->id);
+    zhashx_update (self->txns, s_int_key (txn), (void *) call->id);
 }
 
 static void
 s_txn_del (sipd_b2bua_t *self, int txn)
 {
-    char key[16];
-    snprintf (key, sizeof key, "%d", txn);
-    zhashx_delete (self->txns, key);
+    zhashx_delete (self->txns, s_int_key (txn));
 }
 
 static call_t *
 s_call_by_txn (sipd_b2bua_t *self, int txn)
 {
-    char key[16];
-    snprintf (key, sizeof key, "%d", txn);
-    return s_call_by_key (self, self->txns, key);
+    const char *uniqueid
+        = (const char *) zhashx_lookup (self->txns, s_int_key (txn));
+    return uniqueid ? (call_t *) zhashx_lookup (self->calls, uniqueid)
+                    : NULL;
 }
 
 static void
@@ -219,29 +241,28 @@ s_dialog_del (sipd_b2bua_t *self, sipd_leg_t *leg)
     zhashx_delete (self->dialogs, key);
 }
 
-static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
-
+//  Call timers (no answer, 2xx retransmission, linger, keep-alive) are
+//  ids in a deadline queue run by one zloop timer every TICK_MS, not one
+//  zloop timer each: zloop walks all its timers on every poll, which
+//  would make each message cost O(calls). Stopping a timer forgets its id;
+//  the queue entry is then stale and skipped when it comes due.
 static int
 s_timer_start (sipd_b2bua_t *self, call_t *call, int delay_ms)
 {
-    int id = zloop_timer (self->loop, (size_t) delay_ms, 1, s_on_timer, self);
-    if (id < 0)
+    if (++self->next_timer <= 0)
+        self->next_timer = 1;
+    int id = self->next_timer;
+    if (sipd_timerq_push (self->timerq, zclock_mono () + delay_ms, id) != 0)
         return 0;
-    char key[16];
-    snprintf (key, sizeof key, "%d", id);
-    s_map_set (self->timers, key, call->id);
+    zhashx_update (self->timers, s_int_key (id), (void *) call->id);
     return id;
 }
 
 static void
 s_timer_stop (sipd_b2bua_t *self, int *timer_p)
 {
-    if (*timer_p > 0) {
-        zloop_timer_end (self->loop, *timer_p);
-        char key[16];
-        snprintf (key, sizeof key, "%d", *timer_p);
-        zhashx_delete (self->timers, key);
-    }
+    if (*timer_p > 0)
+        zhashx_delete (self->timers, s_int_key (*timer_p));
     *timer_p = 0;
 }
 
@@ -1482,14 +1503,15 @@ s_on_stray_2xx (void *arg, const osip_message_t *response,
 //  --------------------------------------------------------------------
 //  Timers
 
+//  A call timer came due.
 static int
-s_on_timer (zloop_t *loop, int timer_id, void *arg)
+s_on_timer (sipd_b2bua_t *self, int timer_id)
 {
-    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
-    char key[16];
-    snprintf (key, sizeof key, "%d", timer_id);
-    call_t *call = s_call_by_key (self, self->timers, key);
-    zhashx_delete (self->timers, key);
+    const char *uniqueid
+        = (const char *) zhashx_lookup (self->timers, s_int_key (timer_id));
+    call_t *call
+        = uniqueid ? (call_t *) zhashx_lookup (self->calls, uniqueid) : NULL;
+    zhashx_delete (self->timers, s_int_key (timer_id));
     if (!call)
         return 0;
     if (timer_id == call->timer_answer) {
@@ -1538,6 +1560,22 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
         call->timer_linger = 0;
         s_call_remove (self, call);
     }
+    return 0;
+}
+
+//  The zloop tick: run the call timers that are due (stopped ones are
+//  no longer in the timers map and are skipped).
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    int64_t now = zclock_mono ();
+    int id;
+    int64_t deadline;
+    //  Bounded: a timer started meanwhile is due T1 (500 ms) later or more.
+    while (sipd_timerq_pop_due (self->timerq, now, &id, &deadline))
+        if (zhashx_lookup (self->timers, s_int_key (id)))
+            s_on_timer (self, id);
     return 0;
 }
 
@@ -1602,6 +1640,14 @@ sipd_b2bua_new (sipd_server_t *server, sipd_registrar_t *registrar)
         zhashx_set_destructor (maps[i], (zhashx_destructor_fn *) zstr_free);
         zhashx_set_duplicator (maps[i], (zhashx_duplicator_fn *) strdup);
     }
+    for (size_t i = 1; i < 3; i++) {
+        zhashx_set_key_hasher (maps[i], s_int_hash);
+        zhashx_set_key_comparator (maps[i], s_int_compare);
+        zhashx_set_key_duplicator (maps[i], NULL);
+        zhashx_set_key_destructor (maps[i], NULL);
+    }
+    self->timerq = sipd_timerq_new ();
+    self->tick_id = zloop_timer (self->loop, TICK_MS, 0, s_on_tick, self);
     self->busy = zhashx_new ();
     if (sipd_dialplan_has_trunk (self->dialplan))
         self->trunk = sipd_trunk_new (server, self->dialplan);
@@ -1655,11 +1701,10 @@ sipd_b2bua_destroy (sipd_b2bua_t **self_p)
     sipd_server_on_stray_2xx (self->server, NULL, NULL);
     //  The "calls" verb cannot be unregistered (cm_service); the loop no
     //  longer runs when the B2BUA is destroyed.
-    //  Timers of lingering calls.
-    for (void *v = zhashx_first (self->timers); v;
-         v = zhashx_next (self->timers))
-        zloop_timer_end (self->loop,
-                         atoi ((const char *) zhashx_cursor (self->timers)));
+    //  The call timers go with their queue.
+    if (self->tick_id > 0)
+        zloop_timer_end (self->loop, self->tick_id);
+    sipd_timerq_destroy (&self->timerq);
     zhashx_destroy (&self->calls);
     zhashx_destroy (&self->dialogs);
     zhashx_destroy (&self->txns);

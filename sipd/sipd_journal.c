@@ -37,8 +37,8 @@
 typedef struct {
     char *uniqueid;             //  CDR key (owned)
     char *json;                 //  CDR JSON text, one line (owned)
-    json_t *body;               //  the same as an object, only from
-                                //  append to its first send (owned)
+    const cm_cdr_t *fresh;      //  the CDR itself during its append
+                                //  (borrowed), else NULL
     uint32_t segment;           //  segment holding the C line
     bool in_flight;             //  a request is outstanding
 } s_entry_t;
@@ -171,7 +171,6 @@ s_entry_destroy (s_entry_t **entry_p)
         return;
     free (entry->uniqueid);
     free (entry->json);
-    json_decref (entry->body);
     free (entry);
     *entry_p = NULL;
 }
@@ -400,11 +399,10 @@ s_pump (sipd_journal_t *self)
          entry = (s_entry_t *) zlistx_next (self->queue)) {
         if (entry->in_flight)
             continue;
-        //  A fresh CDR goes out as the object it was encoded from; a
-        //  resend or a replayed one is parsed from its journal line.
-        json_t *body = entry->body ? entry->body
-                                   : json_loads (entry->json, 0, NULL);
-        entry->body = NULL;
+        //  A fresh CDR is turned into the body directly; a resend or a
+        //  replayed one is parsed from its journal line.
+        json_t *body = entry->fresh ? cm_cdr_to_json (entry->fresh)
+                                    : json_loads (entry->json, 0, NULL);
         s_request_t *request = (s_request_t *) zmalloc (sizeof (s_request_t));
         request->journal = self;
         request->uniqueid = strdup (entry->uniqueid);
@@ -680,11 +678,7 @@ sipd_journal_append (sipd_journal_t *self, cm_cdr_t **cdr_p)
         return -1;
     int rc = -1;
     char error[256];
-    //  Encoded once (as cm_cdr_encode_json does); the object is what the
-    //  first send carries, so it is not parsed back from the text.
-    json_t *body = cm_cdr_to_json (cdr);
-    char *json = body ? json_dumps (body, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                      : NULL;
+    char *json = cm_cdr_encode_json (cdr);
     if (!json) {
         CM_LOG_CALL (CM_LOG_ERROR, "journal", cm_cdr_uniqueid (cdr),
                      "CDR not journaled: cannot encode it");
@@ -727,21 +721,16 @@ sipd_journal_append (sipd_journal_t *self, cm_cdr_t **cdr_p)
     json = NULL;
     s_entry_t *entry = handle ? (s_entry_t *) zlistx_handle_item (handle)
                               : NULL;
-    if (entry) {
-        entry->body = body;
-        body = NULL;
-    }
+    //  Its first send builds the body from the CDR, not from the line.
+    if (entry)
+        entry->fresh = cdr;
     s_request_sync (self);
     s_pump (self);
-    //  Not sent now (window full, backing off): keep only the text.
-    if (entry && entry->body) {
-        json_decref (entry->body);
-        entry->body = NULL;
-    }
+    if (entry)
+        entry->fresh = NULL;
     rc = 0;
 out:
     free (json);
-    json_decref (body);
     cm_cdr_destroy (&cdr);
     return rc;
 }
