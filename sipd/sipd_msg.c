@@ -19,8 +19,13 @@ s_copy_to (const osip_message_t *request, osip_message_t *response, int code)
     osip_to_get_tag (response->to, &tag);
     if (!tag && code > 100) {
         //  32 random bits are plenty for a To tag (RFC 3261 §19.3)
-        char buf[16];
-        snprintf (buf, sizeof buf, "%08x", (unsigned) osip_build_random_number ());
+        //  8 hex digits by hand (snprintf: ~800 Ir per response)
+        static const char hex[] = "0123456789abcdef";
+        unsigned value = (unsigned) osip_build_random_number ();
+        char buf[9];
+        for (int i = 7; i >= 0; i--, value >>= 4)
+            buf[i] = hex[value & 15];
+        buf[8] = 0;
         if (osip_to_set_tag (response->to, osip_strdup (buf)) != 0)
             return -1;
     }

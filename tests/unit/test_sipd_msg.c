@@ -66,6 +66,9 @@ test_response_new (void **state)
     assert_int_equal (osip_to_get_tag (response->to, &tag), 0);
     assert_non_null (tag);
     assert_non_null (tag->gvalue);
+    //  32 random bits as 8 lowercase hex digits
+    assert_int_equal (strlen (tag->gvalue), 8);
+    assert_int_equal (strspn (tag->gvalue, "0123456789abcdef"), 8);
     assert_string_equal (response->content_length->value, "0");
 
     size_t len = 0;
