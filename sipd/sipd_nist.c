@@ -399,10 +399,22 @@ sipd_nist_key (const osip_message_t *request)
         return NULL;
     const char *branch = s_param (via, "branch");
     const char *port = via->port ? via->port : "5060";
-    if (branch && strncmp (branch, "z9hG4bK", 7) == 0)
-        //  RFC 3261 §17.2.3: branch, sent-by, method
-        return zsys_sprintf ("%s|%s:%s|%s", branch, via->host, port,
-                             request->sip_method);
+    if (branch && strncmp (branch, "z9hG4bK", 7) == 0) {
+        //  RFC 3261 §17.2.3: branch, sent-by, method; "branch|host:port|
+        //  method" joined by hand (twice per REGISTER: no printf)
+        const char *parts[] = {branch, "|", via->host, ":", port, "|",
+                               request->sip_method};
+        size_t lens[7], total = 1;
+        for (int i = 0; i < 7; i++)
+            total += lens[i] = strlen (parts[i]);
+        char *key = (char *) zmalloc (total);
+        char *cursor = key;
+        for (int i = 0; i < 7; i++) {
+            memcpy (cursor, parts[i], lens[i]);
+            cursor += lens[i];
+        }
+        return key;
+    }
     //  RFC 2543 peers: Request-URI, To tag, From tag, Call-ID, CSeq, Via
     osip_generic_param_t *from_tag = NULL, *to_tag = NULL;
     if (request->from)
