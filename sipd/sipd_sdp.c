@@ -33,24 +33,28 @@ typedef struct {
     bool overflow;                  //  an append did not fit
 } s_buf_t;
 
+//  Append the strings (up to a NULL) to buf, keeping it NUL-terminated.
+//  Plain copies: the output is a handful of short lines, and printf-style
+//  formatting cost more than the rest of the rewrite.
 static void
-    s_put (s_buf_t *buf, const char *fmt, ...)
-    __attribute__ ((format (printf, 2, 3)));
+    s_cat (s_buf_t *buf, ...) __attribute__ ((sentinel));
 
 static void
-s_put (s_buf_t *buf, const char *fmt, ...)
+s_cat (s_buf_t *buf, ...)
 {
-    if (buf->overflow)
-        return;
     va_list args;
-    va_start (args, fmt);
-    int n = vsnprintf (buf->data + buf->len, sizeof buf->data - buf->len,
-                       fmt, args);
+    va_start (args, buf);
+    const char *piece;
+    while (!buf->overflow && (piece = va_arg (args, const char *))) {
+        size_t n = strlen (piece);
+        if (n >= sizeof buf->data - buf->len)
+            buf->overflow = true;
+        else {
+            memcpy (buf->data + buf->len, piece, n + 1);
+            buf->len += n;
+        }
+    }
     va_end (args);
-    if (n < 0 || (size_t) n >= sizeof buf->data - buf->len)
-        buf->overflow = true;
-    else
-        buf->len += (size_t) n;
 }
 
 sipd_sdp_t *
@@ -185,7 +189,7 @@ s_put_connection (s_buf_t *buf, sdp_connection_t *c)
         || (strcmp (c->c_addrtype, "IP4") && strcmp (c->c_addrtype, "IP6"))
         || !s_token (c->c_addr))
         return -1;
-    s_put (buf, "c=IN %s %s\r\n", c->c_addrtype, c->c_addr);
+    s_cat (buf, "c=IN ", c->c_addrtype, " ", c->c_addr, "\r\n", NULL);
     return 0;
 }
 
@@ -209,8 +213,8 @@ static void
 s_put_rejected (s_buf_t *buf, sdp_media_t *med)
 {
     const char *fmt = osip_list_get (&med->m_payloads, 0);
-    s_put (buf, "m=%s 0 %s %s\r\n", med->m_media, med->m_proto,
-           s_token (fmt) ? fmt : "0");
+    s_cat (buf, "m=", med->m_media, " 0 ", med->m_proto, " ",
+           s_token (fmt) ? fmt : "0", "\r\n", NULL);
 }
 
 //  Write one media section. Returns 1 when it is an active audio stream,
@@ -253,10 +257,12 @@ s_put_media (s_buf_t *buf, sdp_media_t *med, char *error, size_t size)
         s_put_rejected (buf, med);
         return 0;
     }
-    s_put (buf, "m=audio %ld %s", port, med->m_proto);
+    char port_text[16];
+    snprintf (port_text, sizeof port_text, "%ld", port);
+    s_cat (buf, "m=audio ", port_text, " ", med->m_proto, NULL);
     for (size_t k = 0; k < nkept; k++)
-        s_put (buf, " %s", kept[k]);
-    s_put (buf, "\r\n");
+        s_cat (buf, " ", kept[k], NULL);
+    s_cat (buf, "\r\n", NULL);
     for (int i = 0; i < osip_list_size (&med->c_connections); i++)
         if (s_put_connection (buf, osip_list_get (&med->c_connections, i))) {
             snprintf (error, size, "malformed c= line");
@@ -264,26 +270,26 @@ s_put_media (s_buf_t *buf, sdp_media_t *med, char *error, size_t size)
         }
     for (size_t k = 0; k < nkept; k++) {
         const char *codec = s_codec (med, kept[k]);
-        s_put (buf, "a=rtpmap:%s %s/8000\r\n", kept[k], codec);
+        s_cat (buf, "a=rtpmap:", kept[k], " ", codec, "/8000\r\n", NULL);
         const char *fmtp = s_fmtp (med, kept[k]);
         if (fmtp && strcmp (codec, "telephone-event") == 0 && s_token (fmtp))
-            s_put (buf, "a=fmtp:%s %s\r\n", kept[k], fmtp);
+            s_cat (buf, "a=fmtp:", kept[k], " ", fmtp, "\r\n", NULL);
     }
-    s_put (buf, "a=ptime:20\r\n");
+    s_cat (buf, "a=ptime:20\r\n", NULL);
     for (int i = 0; i < osip_list_size (&med->a_attributes); i++) {
         sdp_attribute_t *a = osip_list_get (&med->a_attributes, i);
         if (!a->a_att_field)
             continue;
         if (strcasecmp (a->a_att_field, "rtcp-mux") == 0)
-            s_put (buf, "a=rtcp-mux\r\n");
+            s_cat (buf, "a=rtcp-mux\r\n", NULL);
         else if (strcasecmp (a->a_att_field, "rtcp") == 0 && a->a_att_value
                  && strlen (a->a_att_value) < 100
                  && !strpbrk (a->a_att_value, "\r\n"))
-            s_put (buf, "a=rtcp:%s\r\n", a->a_att_value);
+            s_cat (buf, "a=rtcp:", a->a_att_value, "\r\n", NULL);
     }
     const char *dir = s_direction (&med->a_attributes);
     if (dir)
-        s_put (buf, "a=%s\r\n", dir);
+        s_cat (buf, "a=", dir, "\r\n", NULL);
     return 1;
 }
 
@@ -328,15 +334,15 @@ s_parse (const char *body, size_t len, char *error, size_t size)
 static int
 s_build_body (s_buf_t *buf, sdp_message_t *sdp, char *error, size_t size)
 {
-    s_put (buf, "s=sipserver\r\n");
+    s_cat (buf, "s=sipserver\r\n", NULL);
     if (s_put_connection (buf, sdp->c_connection)) {
         snprintf (error, size, "malformed c= line");
         return -1;
     }
-    s_put (buf, "t=0 0\r\n");
+    s_cat (buf, "t=0 0\r\n", NULL);
     const char *dir = s_direction (&sdp->a_attributes);
     if (dir)
-        s_put (buf, "a=%s\r\n", dir);
+        s_cat (buf, "a=", dir, "\r\n", NULL);
     int active = 0;
     int count = osip_list_size (&sdp->m_medias);
     if (count == 0) {
@@ -377,7 +383,16 @@ sipd_sdp_rewrite (sipd_sdp_t *self, const char *body, size_t len,
     sdp_message_t *sdp = s_parse (body, len, error, error_size);
     if (!sdp)
         return NULL;
-    s_buf_t *buf = (s_buf_t *) zmalloc (sizeof *buf);
+    //  Not zeroed: s_cat keeps the text NUL-terminated.
+    s_buf_t *buf = (s_buf_t *) malloc (sizeof *buf);
+    if (!buf) {
+        sdp_message_free (sdp);
+        snprintf (error, error_size, "out of memory");
+        return NULL;
+    }
+    buf->data[0] = 0;
+    buf->len = 0;
+    buf->overflow = false;
     char *result = NULL;
     if (s_build_body (buf, sdp, error, error_size) == 0) {
         //  New version only when the description changed (RFC 3264 §8).
