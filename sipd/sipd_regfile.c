@@ -122,6 +122,16 @@ s_put_int (s_out_t *out, long long value)
     s_put (out, p, (size_t) (end - p));
 }
 
+//  Bytes that end a plain run in a JSON string: NUL (the end), controls,
+//  quote and backslash.
+static const bool s_special[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+    [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+    [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+    [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1};
+
 //  Write text as a JSON string (RFC 8259 §7); at most 6 bytes per byte
 //  of text plus 2.
 static void
@@ -130,10 +140,18 @@ s_put_string (s_out_t *out, const char *text)
     static const char hex[] = "0123456789abcdef";
     char *at = out->at;
     *at++ = '"';
-    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
-        if (*c >= 0x20 && *c != '"' && *c != '\\')
-            *at++ = (char) *c;
-        else if (*c == '"' || *c == '\\') {
+    const unsigned char *c = (const unsigned char *) text;
+    while (true) {
+        //  the plain run (most strings are one) is copied at once
+        size_t run = 0;
+        while (!s_special[c[run]])
+            run++;
+        memcpy (at, c, run);
+        at += run;
+        c += run;
+        if (!*c)
+            break;
+        if (*c == '"' || *c == '\\') {
             *at++ = '\\';
             *at++ = (char) *c;
         }
@@ -143,6 +161,7 @@ s_put_string (s_out_t *out, const char *text)
             at[5] = hex[*c & 15];
             at += 6;
         }
+        c++;
     }
     *at++ = '"';
     out->at = at;
