@@ -32,7 +32,10 @@ reg_run() {
         "127.0.0.1:$SIP_PORT" >"$T/$name.out" 2>&1
 }
 
-# reg_answers NAME — every message SIPp received, separated by lines "=====".
+# reg_answers NAME — every message SIPp received, separated by lines "=====". A message
+# byte-identical to one received before is a retransmitted response (sipd answers each
+# retransmission of SIPp's request, which SIPp resends after 500 ms when a loaded machine
+# delays the answer): it is listed once.
 reg_answers() {
     $PY - "$T/$1.msg" <<'PY'
 import re, sys
@@ -42,7 +45,9 @@ out = []
 for b in blocks:
     head, _, body = b.partition("\n")
     if "message received" in head:
-        out.append(body.strip("\n"))
+        body = body.strip("\n")
+        if body not in out:
+            out.append(body)
 print("\n=====\n".join(out))
 PY
 }
