@@ -1384,23 +1384,37 @@ sipd_server_find_invite (sipd_server_t *self, const osip_message_t *cancel)
     return txn->id;
 }
 
-//  Prepend our Via (fresh branch, rport) to an outgoing request.
+//  Prepend our Via (fresh branch, rport) to an outgoing request. Built
+//  field by field (what osip_via_parse of "SIP/2.0/UDP host:port;rport;
+//  branch=z9hG4bK..." gives, IPv6 hosts without brackets), not printed
+//  and parsed back.
 static int
 s_add_via (sipd_server_t *self, osip_message_t *request,
            sipd_transport_kind_t transport)
 {
-    char value[256];
-    bool v6 = strchr (self->host, ':') != NULL;
-    snprintf (value, sizeof value, "SIP/2.0/%s %s%s%s:%d;rport;branch=z9hG4bK"
-              "%08x%08x",
-              transport == SIPD_TRANSPORT_TCP ? "TCP" : "UDP", v6 ? "[" : "",
-              self->host, v6 ? "]" : "", self->port,
-              (unsigned) osip_build_random_number (),
-              (unsigned) osip_build_random_number ());
+    static const char hex[] = "0123456789abcdef";
+    char branch[7 + 16 + 1] = "z9hG4bK";
+    unsigned int r[2] = {(unsigned) osip_build_random_number (),
+                         (unsigned) osip_build_random_number ()};
+    for (int i = 0; i < 16; i++)
+        branch[7 + i] = hex[(r[i / 8] >> (28 - 4 * (i % 8))) & 15];
+    branch[23] = 0;
+    char port[8];
+    snprintf (port, sizeof port, "%d", self->port);
     osip_via_t *via = NULL;
     if (osip_via_init (&via) != 0)
         return -1;
-    if (osip_via_parse (via, value) != 0) {
+    via_set_version (via, osip_strdup ("2.0"));
+    via_set_protocol (via, osip_strdup (transport == SIPD_TRANSPORT_TCP
+                                            ? "TCP"
+                                            : "UDP"));
+    via_set_host (via, osip_strdup (self->host));
+    via_set_port (via, osip_strdup (port));
+    if (osip_via_param_add (via, osip_strdup ("rport"), NULL) != 0
+        || osip_via_param_add (via, osip_strdup ("branch"),
+                               osip_strdup (branch))
+               != 0
+        || !via->version || !via->protocol || !via->host || !via->port) {
         osip_via_free (via);
         return -1;
     }
