@@ -611,7 +611,9 @@ sipd_transport_new (zloop_t *loop, const char *host, int port,
     self->next_conn_id = 1;
     self->conns = zlistx_new ();
     //  1 MB of address space; only the pages datagrams use are touched
-    self->udp_buf = zmalloc ((size_t) UDP_SLOTS * UDP_SLOT);
+    //  (malloc, not zmalloc: zeroing would touch them all)
+    self->udp_buf = malloc ((size_t) UDP_SLOTS * UDP_SLOT);
+    assert (self->udp_buf);
     struct in6_addr probe;
     self->family = inet_pton (AF_INET6, host, &probe) == 1 ? AF_INET6 : AF_INET;
     struct in_addr probe4;
