@@ -13,14 +13,16 @@ start_daemon sipd
 
 REG_EXPIRES="Expires: 600" reg_run a 100 secret100 && port_a=$REG_PORT
 REG_TRANSPORT=t1 REG_EXPIRES="Expires: 600" reg_run b 101 secret101
-REG_EXPIRES="Expires: 3" reg_run c 102 secret102
+REG_EXPIRES="Expires: 5" reg_run c 102 secret102
+c_end=$(( ${EPOCHREALTIME/./} / 1000 + 5000 ))   # when 102's binding runs out (ms)
 check "three registered" [ "$(reg_code a) $(reg_code b) $(reg_code c)" = "200 200 200" ]
 file=$DATA_DIR/spool/registrations.json
 has_three() { [ -f "$file" ] && [ "$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["bindings"]))' "$file")" = 3 ]; }
-check "registrations.json written within 3 s" wait_for 3 has_three
+check "registrations.json written (coalesced, fsync'd by a background thread: within 10 s even on a loaded machine)" wait_for 10 has_three
 check "sipd exits 0" stop_daemon sipd
 check "no temporary file left" [ ! -e "$file.tmp" ]
-sleep 3     # 102's binding (3 s) runs out while sipd is down
+# 102's binding (5 s) runs out while sipd is down: restart 1 s after its end.
+for ((i = 0; i < 100 && ${EPOCHREALTIME/./} / 1000 < c_end + 1000; i++)); do sleep 0.1; done
 start_daemon sipd
 check "restored bindings logged" grep -q 'restored 2 bindings' "$T/sipd.log"
 check "status after restart: 100 idle" ext_state_is 100 idle
