@@ -19,33 +19,15 @@ declare -A SIPP_PIDS
 
 calls_ports() {
     local ports
-    ports=($($PY "$TOOLS/free-ports.py" 4)) || fail "no free ports"
+    ports=($(tst_ports 4)) || fail "no free ports"
     UAS_PORT=${ports[0]}; UAS2_PORT=${ports[1]}; UAC_PORT=${ports[2]}
     UAC2_PORT=${ports[3]}
 }
 
-# media_port — a port P with P..P+3 free on UDP: SIPp binds its audio and
-# video media sockets (P and P+2) even when no RTP is sent.
+# media_port — a port P with P..P+3 free (and reserved, see tst_ports): SIPp binds its
+# audio and video media sockets (P and P+2) even when no RTP is sent.
 media_port() {
-    $PY - <<'PY'
-import random, socket, sys
-for _ in range(200):
-    base = random.randrange(20000, 60000, 4)
-    socks = []
-    try:
-        for p in range(base, base + 4):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(s)
-            s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(base)
-    sys.exit(0)
-sys.exit(1)
-PY
+    tst_ports 1 4
 }
 
 # sipp_cmd NAME args... — the SIPp command line with our defaults.

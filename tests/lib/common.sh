@@ -74,7 +74,116 @@ tst_cleanup() {
         kill -KILL "$pid" 2>/dev/null
     done
     wait 2>/dev/null
+    tst_ports_release
     [ -n "${T:-}" ] && [ -z "${KEEP_TMP:-}" ] && rm -rf "$T"
+}
+
+# tst_ports COUNT [SIZE] — print COUNT free ports (SIZE > 1: the first ports of COUNT blocks
+# of SIZE consecutive ports), free for UDP and TCP on 127.0.0.1 and reserved for this test.
+# They come from 10000-19999, outside the kernel's ephemeral range (32768-60999 on Debian:
+# any connect() or bind to port 0 on the machine may take a port from there between our
+# check and the daemon's bind, which failed runs with "cannot bind ...: Address already in
+# use") and outside the phones' blocks (20000-29999). A reservation is a file
+# $TST_PORT_LOCKS/PORT holding the test's PID, created atomically; one whose owner is gone
+# is taken over; ours are removed when the test exits.
+TST_PORT_LOCKS=${TST_PORT_LOCKS:-/tmp/sipserver-test-ports}
+tst_ports() {
+    $PY - "${1:-1}" "${2:-1}" "$$" "$TST_PORT_LOCKS" <<'PY'
+import os, random, socket, sys
+count, size, owner, locks = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+try:
+    eph_lo, eph_hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+except (OSError, ValueError):
+    eph_lo, eph_hi = 32768, 60999
+ok = lambda p: not (eph_lo <= p <= eph_hi) and not (20000 <= p <= 29999)
+bases = [b for b in range(10000, 20000 - size + 1) if ok(b) and ok(b + size - 1)]
+bases += [b for b in range(61000, 65536 - size) if ok(b) and ok(b + size - 1)]
+os.makedirs(locks, exist_ok=True)
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+def reserve(port):
+    path = os.path.join(locks, str(port))
+    tmp = "%s.%s.%d" % (path, owner, random.randrange(1 << 30))
+    with open(tmp, "w") as f:
+        f.write(owner)
+    try:
+        for _ in range(2):
+            try:
+                os.link(tmp, path)      # atomic: fails when the port is reserved
+                return True
+            except FileExistsError:
+                try:
+                    pid = int(open(path).read() or "0")
+                except (OSError, ValueError):
+                    return False        # being written or unreadable: not ours
+                if pid and alive(pid):
+                    return False
+                try:                    # stale: move it away, then try again
+                    os.rename(path, tmp + ".stale")
+                    os.unlink(tmp + ".stale")
+                except OSError:
+                    return False
+        return False
+    finally:
+        os.unlink(tmp)
+
+def free(port):
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+def release(port):
+    try:
+        if open(os.path.join(locks, str(port))).read() == owner:
+            os.unlink(os.path.join(locks, str(port)))
+    except OSError:
+        pass
+
+got = []
+for _ in range(2000):
+    if len(got) == count:
+        break
+    base = random.choice(bases)
+    block = list(range(base, base + size))
+    if any(p in b for b in got for p in block):
+        continue
+    held = []
+    for p in block:
+        if not reserve(p):
+            break
+        held.append(p)
+    if len(held) == size and all(free(p) for p in block):
+        got.append(block)
+    else:
+        for p in held:
+            release(p)
+if len(got) < count:
+    for b in got:
+        for p in b:
+            release(p)
+    sys.exit("tst_ports: no free ports")
+print(" ".join(str(b[0]) for b in got))
+PY
+}
+
+# tst_ports_release — drop this test's port reservations (done at exit).
+tst_ports_release() {
+    grep -lxsF -- "$$" "$TST_PORT_LOCKS"/* 2>/dev/null | xargs -r rm -f --
+    return 0
 }
 
 tst_init() {
@@ -91,7 +200,7 @@ tst_track() { TST_PIDS+=("$1"); }
 # INI lines on stdin override or add keys (same section/key replaces).
 tst_config() {
     local ports
-    ports=($($PY "$TOOLS/free-ports.py" 11)) || fail "no free ports"
+    ports=($(tst_ports 11)) || fail "no free ports"
     SIP_PORT=${ports[0]}; TRUNK_PORT=${ports[1]}; CB_PORT=${ports[2]}; WEB_PORT=${ports[3]}
     IPC_SIPD=tcp://127.0.0.1:${ports[4]}; IPC_MEDIAD=tcp://127.0.0.1:${ports[5]}
     IPC_CDRD=tcp://127.0.0.1:${ports[6]}; IPC_EVENTS=tcp://127.0.0.1:${ports[7]}
@@ -179,7 +288,16 @@ start_daemon() {
     local pid=$!
     echo "$pid" > "$T/$name.pid"
     tst_track "$pid"
-    wait_ping "$name" 10 || fail "$name did not answer ping within 10 s"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        "$BIN/sipctl" -t 200 "$(ipc_endpoint "$name")" ping >/dev/null 2>&1 && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then   # exited (bad config, port taken): say so now
+            wait "$pid"
+            fail "$name exited with code $? while starting"
+        fi
+        sleep 0.1
+    done
+    fail "$name did not answer ping within 10 s"
 }
 
 # stop_daemon NAME — SIGTERM and wait (at most 5 s); prints nothing, returns the exit code.

@@ -19,7 +19,7 @@ reg_run() {
     local name=$1 user=$2 pass=$3
     shift 3
     need sipp
-    REG_PORT=$($PY "$TOOLS/free-ports.py" 1) || fail "no free port"
+    REG_PORT=$(tst_ports 1) || fail "no free port"
     local contact=${REG_CONTACT:-<sip:$user@127.0.0.1:$REG_PORT>}
     local expires=${REG_EXPIRES-Expires: 3600}
     [ -n "$expires" ] || expires="X-No-Expires: 1"

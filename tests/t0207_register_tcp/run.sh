@@ -8,7 +8,7 @@ need sipp
 tst_config </dev/null
 start_daemon sipd
 
-port=$($PY "$TOOLS/free-ports.py" 1)
+port=$(tst_ports 1)
 REG_TRANSPORT=t1 REG_CONTACT="<sip:102@127.0.0.1:$port;transport=tcp>" reg_run a 102 secret102 \
     || fail "SIPp over TCP failed: $(tail -3 "$T/a.out")"
 check "answers over TCP: 401 then 200" [ "$(reg_codes a)" = "401 200" ]
