@@ -12,7 +12,9 @@ calls_ports
 sipp_register 101 "$UAS_PORT"
 check "101 idle before" ext_is 101 idle
 sipp_bg callee -sf "$SC/uas_answer.xml" -p "$UAS_PORT"
-sipp_bg caller -sf "$SC/uac_call.xml" $(caller_args 101) -d 3000 "127.0.0.1:$SIP_PORT"
+# the first call lasts 8 s: the second caller (SIPp start-up, auth) must reach sipd while
+# it is up, also on a loaded machine (with 3 s it ended 0.1 s before the second INVITE)
+sipp_bg caller -sf "$SC/uac_call.xml" $(caller_args 101) -d 8000 "127.0.0.1:$SIP_PORT"
 check "101 busy during the call" wait_for 3 ext_is 101 busy
 check "100 busy during the call" ext_is 100 busy
 sipp_run second -sf "$(sc_uac_fail 486 Reason: "Q.850;cause=17")" \
