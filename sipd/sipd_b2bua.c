@@ -118,7 +118,8 @@ struct _sipd_b2bua_t {
     zhashx_t *timers;           //  call timer id -> uniqueid
     sipd_timerq_t *timerq;      //  call timer ids by deadline (owned)
     int next_timer;             //  last call timer id handed out
-    int tick_id;                //  zloop timer running the queue
+    int tick_id;                //  zloop timer for the queue, 0 if none
+    int64_t tick_at;            //  when it fires (zclock_mono)
     zhashx_t *busy;             //  extension -> number of its calls
     int no_answer_ms;           //  [sipd] no_answer_timeout
     int keepalive_ms;           //  [sipd] call_keepalive, 0: off
@@ -242,10 +243,32 @@ s_dialog_del (sipd_b2bua_t *self, sipd_leg_t *leg)
 }
 
 //  Call timers (no answer, 2xx retransmission, linger, keep-alive) are
-//  ids in a deadline queue run by one zloop timer every TICK_MS, not one
-//  zloop timer each: zloop walks all its timers on every poll, which
-//  would make each message cost O(calls). Stopping a timer forgets its id;
-//  the queue entry is then stale and skipped when it comes due.
+//  ids in a deadline queue run by one one-shot zloop timer set for the
+//  earliest deadline (at most every TICK_MS), not one zloop timer each:
+//  zloop walks all its timers on every poll, which would make each
+//  message cost O(calls). Stopping a timer forgets its id; the queue
+//  entry is then stale and skipped when it comes due.
+static int s_on_tick (zloop_t *loop, int timer_id, void *arg);
+
+//  Set the zloop timer for the earliest deadline, unless it is set for
+//  that or earlier already.
+static void
+s_tick_arm (sipd_b2bua_t *self)
+{
+    int64_t next = sipd_timerq_next (self->timerq);
+    if (next == INT64_MAX || (self->tick_id > 0 && self->tick_at <= next))
+        return;
+    if (self->tick_id > 0)
+        zloop_timer_end (self->loop, self->tick_id);
+    int64_t now = zclock_mono ();
+    int64_t delay = next - now < TICK_MS ? TICK_MS : next - now;
+    self->tick_id
+        = zloop_timer (self->loop, (size_t) delay, 1, s_on_tick, self);
+    self->tick_at = now + delay;
+    if (self->tick_id < 0)
+        self->tick_id = 0;
+}
+
 static int
 s_timer_start (sipd_b2bua_t *self, call_t *call, int delay_ms)
 {
@@ -255,6 +278,7 @@ s_timer_start (sipd_b2bua_t *self, call_t *call, int delay_ms)
     if (sipd_timerq_push (self->timerq, zclock_mono () + delay_ms, id) != 0)
         return 0;
     zhashx_update (self->timers, s_int_key (id), (void *) call->id);
+    s_tick_arm (self);
     return id;
 }
 
@@ -1564,11 +1588,12 @@ s_on_timer (sipd_b2bua_t *self, int timer_id)
 }
 
 //  The zloop tick: run the call timers that are due (stopped ones are
-//  no longer in the timers map and are skipped).
+//  no longer in the timers map and are skipped), then set the next tick.
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     sipd_b2bua_t *self = (sipd_b2bua_t *) arg;
+    self->tick_id = 0;      //  one-shot: zloop drops it after this call
     int64_t now = zclock_mono ();
     int id;
     int64_t deadline;
@@ -1576,6 +1601,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     while (sipd_timerq_pop_due (self->timerq, now, &id, &deadline))
         if (zhashx_lookup (self->timers, s_int_key (id)))
             s_on_timer (self, id);
+    s_tick_arm (self);
     return 0;
 }
 
@@ -1647,7 +1673,6 @@ sipd_b2bua_new (sipd_server_t *server, sipd_registrar_t *registrar)
         zhashx_set_key_destructor (maps[i], NULL);
     }
     self->timerq = sipd_timerq_new ();
-    self->tick_id = zloop_timer (self->loop, TICK_MS, 0, s_on_tick, self);
     self->busy = zhashx_new ();
     if (sipd_dialplan_has_trunk (self->dialplan))
         self->trunk = sipd_trunk_new (server, self->dialplan);
