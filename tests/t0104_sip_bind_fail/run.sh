@@ -17,19 +17,21 @@ expect_exit2() {
     check "$what: names the key and reason (got: $out)" grep -qE "$pattern" <<<"$out"
 }
 
-hold() {  # hold PROTO PORT — keep a socket bound in the background
-    $PY - "$1" "$2" <<'PYEOF' &
+hold() {  # hold PROTO PORT — keep a socket bound in the background (returns once bound)
+    rm -f "$T/hold.ready"
+    $PY - "$1" "$2" "$T/hold.ready" <<'PYEOF' &
 import socket, sys, time
 kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
 s = socket.socket(socket.AF_INET, kind)
 s.bind(("127.0.0.1", int(sys.argv[2])))
 if kind == socket.SOCK_STREAM:
     s.listen(1)
+open(sys.argv[3], "w").close()
 time.sleep(30)
 PYEOF
     HOLD=$!
     tst_track "$HOLD"
-    sleep 0.3
+    wait_for 10 test -e "$T/hold.ready" || fail "could not hold $1 port $2"
 }
 
 hold udp "$SIP_PORT"
