@@ -65,7 +65,31 @@ sipp_bg() {
     timeout -k 2 $(( ${SIPP_TIMEOUT:-20} + 20 )) $(sipp_cmd "$name" "$@") >"$T/sipp-$name.log" 2>&1 &
     SIPP_PIDS[$name]=$!
     tst_track "$!"
-    sleep 0.3
+    # A callee (-p PORT): wait until SIPp has bound its port (its start-up takes 0.2-0.6 s
+    # on a loaded machine), so sipd's INVITE does not hit a closed port. Others: 0.3 s.
+    local arg prev="" port=""
+    for arg in "$@"; do [ "$prev" = -p ] && port=$arg; prev=$arg; done
+    if [ -n "$port" ]; then
+        wait_for 5 sipp_port_bound "$port" || tst_log "note: SIPp $name has not bound port $port after 5 s"
+    else
+        sleep 0.3
+    fi
+}
+
+# sipp_port_bound PORT — something has bound 127.0.0.1:PORT (UDP or TCP): we cannot.
+sipp_port_bound() {
+    $PY - "$1" <<'PY'
+import socket, sys
+for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    try:
+        s.bind(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        sys.exit(0)
+    finally:
+        s.close()
+sys.exit(1)
+PY
 }
 
 # sipp_wait NAME [SECONDS] — wait for a background SIPp; returns its status.
