@@ -300,9 +300,10 @@ start_daemon() {
     fail "$name did not answer ping within 10 s"
 }
 
-# stop_daemon NAME — SIGTERM and wait (at most 5 s); prints nothing, returns the exit code.
+# stop_daemon NAME — SIGTERM and wait (at most 5 s); logs how long it took (stderr), returns
+# the exit code.
 stop_daemon() {
-    local name=$1 pid i
+    local name=$1 pid i rc start=${EPOCHREALTIME/./}
     pid=$(cat "$T/$name.pid")
     kill -TERM "$pid" 2>/dev/null || return 99
     for ((i = 0; i < 50; i++)); do
@@ -312,9 +313,13 @@ stop_daemon() {
     if kill -0 "$pid" 2>/dev/null; then
         kill -KILL "$pid"
         wait "$pid" 2>/dev/null
+        tst_log "stop_daemon $name: still running 5 s after SIGTERM, killed"
         return 98
     fi
     wait "$pid"
+    rc=$?
+    tst_log "stop_daemon $name: exit $rc after $(( (${EPOCHREALTIME/./} - start) / 1000 )) ms"
+    return $rc
 }
 
 # wait_for SECONDS command... — poll until the command succeeds.
