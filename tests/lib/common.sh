@@ -98,6 +98,8 @@ except (OSError, ValueError):
 ok = lambda p: not (eph_lo <= p <= eph_hi) and not (20000 <= p <= 29999)
 bases = [b for b in range(10000, 20000 - size + 1) if ok(b) and ok(b + size - 1)]
 bases += [b for b in range(61000, 65536 - size) if ok(b) and ok(b + size - 1)]
+if len(bases) < 1000:   # an unusual ephemeral range covers them: take 10000-19999 anyway
+    bases = list(range(10000, 20000 - size + 1))
 os.makedirs(locks, exist_ok=True)
 
 def alive(pid):
