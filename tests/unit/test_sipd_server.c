@@ -3,7 +3,9 @@
 //  server transactions (respond, stale ids, final twice), the built-in
 //  OPTIONS and CANCEL answers, ACK for a 2xx with txn_id 0, client
 //  transactions (send_request with responses reaching fn, CANCEL, the
-//  ICT's ACK for a non-2xx) and a TCP connect failure reported as 503.
+//  ICT's ACK for a non-2xx), a TCP connect failure reported as 503, and
+//  the transaction timers (client retransmissions until the response,
+//  server retransmissions of a final response until the ACK).
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -395,6 +397,80 @@ test_client_transaction (void **state)
     assert_null (bad);
 }
 
+//  Timers run from the deadline queue: a NICT over UDP retransmits its
+//  request (timer E, T1 = 500 ms) until a response, then stops; an IST
+//  retransmits its final non-2xx (timer G) until the ACK, then stops.
+static void
+test_timers (void **state)
+{
+    s_test_t *t = *state;
+    sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP, .port = t->peer_port};
+    snprintf (dest.ip, sizeof dest.ip, "127.0.0.1");
+    osip_message_t *request = s_new_request (t, "OPTIONS");
+    int txn = sipd_server_send_request (t->server, &request, &dest,
+                                        s_on_response, t);
+    assert_true (txn > 0);
+    osip_message_t *first = s_peer_recv (t, 1000);
+    assert_non_null (first);
+    //  no answer: the same request again after about T1
+    osip_message_t *again = s_peer_recv (t, 2000);
+    assert_non_null (again);
+    assert_string_equal (again->sip_method, "OPTIONS");
+    osip_generic_param_t *b1 = NULL, *b2 = NULL;
+    osip_via_t *v1 = osip_list_get (&first->vias, 0);
+    osip_via_t *v2 = osip_list_get (&again->vias, 0);
+    assert_non_null (v1);
+    assert_non_null (v2);
+    osip_via_param_get_byname (v1, "branch", &b1);
+    osip_via_param_get_byname (v2, "branch", &b2);
+    assert_non_null (b1);
+    assert_non_null (b2);
+    assert_string_equal (b1->gvalue, b2->gvalue);
+    osip_message_t *response = sipd_msg_response_new (again, 200, NULL);
+    s_peer_send_msg (t, response);
+    osip_message_free (response);
+    osip_message_free (first);
+    osip_message_free (again);
+    for (int i = 0; i < 50 && t->response_count < 1; i++)
+        s_drive (t, 10);
+    assert_int_equal (t->response_count, 1);
+    assert_int_equal (t->responses[0], 200);
+    //  answered: no more retransmissions (the next E would be 1 s later)
+    osip_message_t *late = s_peer_recv (t, 1500);
+    assert_null (late);
+
+    //  IST: 486 to an INVITE, retransmitted until the ACK
+    sipd_server_on_request (t->server, "INVITE", s_on_request, t);
+    s_peer_request (t, "INVITE", "z9hG4bKtimers", "INVITE", NULL);
+    for (int i = 0; i < 100 && t->txn_id < 0; i++)
+        s_drive (t, 10);
+    assert_true (t->txn_id > 0);
+    assert_int_equal (sipd_server_respond_code (t->server, t->txn_id, 486,
+                                                NULL),
+                      0);
+    int seen = 0;
+    for (int i = 0; i < 3; i++) {
+        osip_message_t *got = s_peer_recv (t, 2000);
+        if (!got)
+            break;
+        int code = osip_message_get_status_code (got);
+        osip_message_free (got);
+        if (code == 486)
+            seen++;
+        if (seen == 2)
+            break;
+    }
+    assert_int_equal (seen, 2);     //  the 486 and one retransmission
+    s_peer_request (t, "ACK", "z9hG4bKtimers", "ACK", "x");
+    s_drive (t, 100);
+    //  drain what crossed the ACK, then nothing more
+    osip_message_t *crossed = NULL;
+    while ((crossed = s_peer_recv (t, 50)))
+        osip_message_free (crossed);
+    osip_message_t *after = s_peer_recv (t, 1500);
+    assert_null (after);
+}
+
 static void
 test_client_invite_cancel (void **state)
 {
@@ -493,6 +569,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_client_tcp_refused, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_timers, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
