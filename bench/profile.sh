@@ -7,6 +7,8 @@
 # PROFILE_TOOL=cpu runs the server without valgrind and prints its user and
 # system CPU time per operation instead (from /proc, so it wobbles with load;
 # use it for the kernel share and for load-dependent costs at real rates).
+# PROFILE_TOOL=perf is the same under `perf record -e cpu-clock -g` (sipd only;
+# the data goes to PROFILE_OUT.perf): where the time goes at a real rate.
 # PROFILE_TARGET=kamailio measures the reference Kamailio instead (bench/kamailio.cfg,
 # all its processes, callgrind --trace-children=yes; Ir summed over them).
 #
@@ -31,7 +33,7 @@ OUT=${PROFILE_OUT:-/tmp/sipserver-profile-$MODE.out}
 rm -f "$OUT"
 TARGET=${PROFILE_TARGET:-sipd}
 TOOL=${PROFILE_TOOL:-callgrind}
-case $TOOL in callgrind|cpu) ;; *) warn "PROFILE_TOOL must be callgrind or cpu"; exit 2 ;; esac
+case $TOOL in callgrind|cpu|perf) ;; *) warn "PROFILE_TOOL must be callgrind, cpu or perf"; exit 2 ;; esac
 case $TARGET in
     sipd) WRAP="valgrind --tool=callgrind --callgrind-out-file=$OUT ${PROFILE_VALGRIND_ARGS:-}" ;;
     kamailio) rm -f "$OUT".*
@@ -39,6 +41,7 @@ case $TARGET in
     *) warn "PROFILE_TARGET must be sipd or kamailio"; exit 2 ;;
 esac
 [ "$TOOL" = cpu ] && WRAP=
+[ "$TOOL" = perf ] && WRAP="perf record -q -e cpu-clock -F ${PROFILE_PERF_HZ:-997} ${PROFILE_PERF_GRAPH:--g} -o $OUT.perf"
 PASS=bench-pw-$RANDOM$RANDOM
 p=($(free_ports 3))
 PORT=${p[0]}
@@ -92,7 +95,8 @@ else
 fi
 ok=$success bad=$failed retr=$retrans
 read -r U1 S1 < <(cpu_split)
-if [ "$TOOL" = cpu ]; then
+if [ "$TOOL" = cpu ] || [ "$TOOL" = perf ]; then
+    [ "$TOOL" = perf ] && say "perf report -i $OUT.perf --no-children"
     say "mode $MODE at $RATE/s: $ok ok, $bad failed, $retr retransmissions; $TARGET $( [ "$TARGET" = sipd ] && build_note)"
     awk -v u=$((U1 - U0)) -v s=$((S1 - S0)) -v t="$CLK_TCK" -v n="$ok" 'BEGIN {
         if (n == 0) n = 1
