@@ -31,7 +31,8 @@ time.sleep(30)
 PYEOF
     HOLD=$!
     tst_track "$HOLD"
-    wait_for 10 test -e "$T/hold.ready" || fail "could not hold $1 port $2"
+    wait_for 30 test -e "$T/hold.ready" \
+        || fail "could not hold $1 port $2 (helper: $(ps -o stat=,etime=,args= -p "$HOLD" 2>&1 || echo gone))"
 }
 
 hold udp "$SIP_PORT"
