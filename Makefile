@@ -68,17 +68,24 @@ $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
 deps:
 	@tests/tools/deps.sh
 
-run: deps all
+# run, test and bench build in a second make: pkg-config (PKG_CFLAGS,
+# PKG_LIBS) and the mimalloc check in sipd/module.mk are evaluated when make
+# reads this file, which on a fresh machine is before `deps` installed the
+# libraries.
+run: deps
+	@$(MAKE) --no-print-directory all
 	@mkdir -p var
 	@tests/tools/run-suite.sh etc/sipserver.conf
 
-test: deps all unit-bins
+test: deps
+	@$(MAKE) --no-print-directory all unit-bins
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/tools/run-tests.sh
 
 unit: all unit-bins
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/tools/run-tests.sh --unit-only
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bench/run-all.sh
 
 fuzz: all
