@@ -735,3 +735,22 @@ cm_cdr_validate (const cm_cdr_t *self, char *error, size_t size)
                        self->sip_code);
     return 0;
 }
+
+size_t
+cm_cdr_int_text (int64_t value, char *buf)
+{
+    char digits[24];
+    size_t n = sizeof digits;
+    uint64_t v = value < 0 ? (uint64_t) 0 - (uint64_t) value
+                           : (uint64_t) value;
+    do {
+        digits[--n] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (value < 0)
+        digits[--n] = '-';
+    size_t len = sizeof digits - n;
+    memcpy (buf, digits + n, len);
+    buf[len] = '\0';
+    return len;
+}

@@ -58,18 +58,7 @@ s_csv_field (char **p_p, const char *field, bool first)
 static char *
 s_int_text (int64_t value, char *buf)
 {
-    char digits[24];
-    size_t n = sizeof digits;
-    uint64_t v = value < 0 ? (uint64_t) 0 - (uint64_t) value
-                           : (uint64_t) value;
-    do {
-        digits[--n] = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (value < 0)
-        digits[--n] = '-';
-    memcpy (buf, digits + n, sizeof digits - n);
-    buf[sizeof digits - n] = '\0';
+    cm_cdr_int_text (value, buf);
     return buf;
 }
 

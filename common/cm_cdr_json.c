@@ -186,16 +186,7 @@ static void
 s_put_int (s_out_t *out, int64_t value)
 {
     char digits[24];
-    size_t n = sizeof digits;
-    uint64_t v = value < 0 ? (uint64_t) 0 - (uint64_t) value
-                           : (uint64_t) value;
-    do {
-        digits[--n] = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (value < 0)
-        digits[--n] = '-';
-    s_put (out, digits + n, sizeof digits - n);
+    s_put (out, digits, cm_cdr_int_text (value, digits));
 }
 
 //  Append ,"key": (key is a plain literal; first without the comma).

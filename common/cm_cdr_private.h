@@ -24,6 +24,12 @@ int
     cm_cdr_fail (char *error, size_t size, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+//  Decimal text of value into buf (at least 24 bytes), NUL-terminated.
+//  Returns its length. Hand-written: snprintf was a visible share of
+//  encoding a CDR.
+size_t
+    cm_cdr_int_text (int64_t value, char *buf);
+
 //  True when text is valid UTF-8 without control characters and at most
 //  max bytes long.
 bool

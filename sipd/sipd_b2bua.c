@@ -6,6 +6,7 @@
 
 #include "sipd_b2bua_private.h"
 
+#include "cm_intmap.h"
 #include "cm_log.h"
 #include "sipd_b2bua_dialog.h"
 #include "sipd_b2bua_end.h"
@@ -73,19 +74,6 @@ void *
 sipd_b2bua_int_key (int n)
 {
     return (void *) (intptr_t) n;
-}
-
-static size_t
-s_int_hash (const void *key)
-{
-    return (size_t) (uintptr_t) key;
-}
-
-static int
-s_int_compare (const void *a, const void *b)
-{
-    intptr_t x = (intptr_t) a, y = (intptr_t) b;
-    return x < y ? -1 : x > y;
 }
 
 void
@@ -382,10 +370,7 @@ sipd_b2bua_new (sipd_server_t *server, sipd_registrar_t *registrar)
         zhashx_set_duplicator (maps[i], (zhashx_duplicator_fn *) strdup);
     }
     for (size_t i = 1; i < 3; i++) {
-        zhashx_set_key_hasher (maps[i], s_int_hash);
-        zhashx_set_key_comparator (maps[i], s_int_compare);
-        zhashx_set_key_duplicator (maps[i], NULL);
-        zhashx_set_key_destructor (maps[i], NULL);
+        cm_intmap_setup (maps[i]);
     }
     self->timerq = sipd_timerq_new ();
     self->busy = zhashx_new ();

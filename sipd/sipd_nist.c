@@ -23,6 +23,8 @@
 
 #include "sipd_nist.h"
 
+#include "cm_intmap.h"
+
 #include <czmq.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -83,19 +85,6 @@ struct _sipd_nist_t {
     s_index_t rec_by_id;        //  lingering records by id
     uint64_t seed;              //  hash seed, random per table
 };
-
-static size_t
-s_id_hash (const void *key)
-{
-    return (size_t) (uintptr_t) key;
-}
-
-static int
-s_id_compare (const void *a, const void *b)
-{
-    intptr_t x = (intptr_t) a, y = (intptr_t) b;
-    return x < y ? -1 : x > y;
-}
 
 static void
 s_entry_free (s_entry_t **entry_p)
@@ -329,11 +318,7 @@ sipd_nist_new (void)
 {
     sipd_nist_t *self = zmalloc (sizeof *self);
     self->by_key = zhashx_new ();
-    self->by_id = zhashx_new ();
-    zhashx_set_key_hasher (self->by_id, s_id_hash);
-    zhashx_set_key_comparator (self->by_id, s_id_compare);
-    zhashx_set_key_duplicator (self->by_id, NULL);
-    zhashx_set_key_destructor (self->by_id, NULL);
+    self->by_id = cm_intmap_new ();
     self->done = zlistx_new ();
     self->retired = zlistx_new ();
     self->rec_by_id.by_id = true;

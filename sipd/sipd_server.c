@@ -60,6 +60,7 @@
 #include "sipd_server_private.h"
 #include "sipd_server_loop.h"
 #include "sipd_server_recv.h"
+#include "cm_intmap.h"
 #include "cm_log.h"
 
 #include <time.h>
@@ -72,19 +73,6 @@ sipd_server_t *
 sipd_server_self (osip_transaction_t *tr)
 {
     return osip_get_application_context (tr->config);
-}
-
-static size_t
-s_int_hash (const void *key)
-{
-    return (size_t) (uintptr_t) key;
-}
-
-static int
-s_int_compare (const void *a, const void *b)
-{
-    intptr_t x = (intptr_t) a, y = (intptr_t) b;
-    return x < y ? -1 : x > y;
 }
 
 int64_t
@@ -177,11 +165,7 @@ sipd_server_new (cm_daemon_t *daemon)
     self->config = cm_daemon_config (daemon);
     self->handlers = zhashx_new ();
     zhashx_set_destructor (self->handlers, s_handler_destroy);
-    self->txns = zhashx_new ();
-    zhashx_set_key_hasher (self->txns, s_int_hash);
-    zhashx_set_key_comparator (self->txns, s_int_compare);
-    zhashx_set_key_duplicator (self->txns, NULL);
-    zhashx_set_key_destructor (self->txns, NULL);
+    self->txns = cm_intmap_new ();
     self->dead = zlistx_new ();
     self->ist_map = zhashx_new ();
     self->client_map = zhashx_new ();
