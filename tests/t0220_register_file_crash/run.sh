@@ -16,7 +16,7 @@ start_daemon sipd
   for ((n = FIRST; n < FIRST + N; n++)); do
       echo "$n;[authentication username=$n password=$PASS]"
   done; } > "$T/users.csv"
-port=$($PY "$TOOLS/free-ports.py" 1) || fail "no free port"
+port=$(tst_ports 1) || fail "no free port"
 timeout 60 sipp -sf "$(dirname "$0")/register-many.xml" -inf "$T/users.csv" \
     -i 127.0.0.1 -p "$port" -m "$N" -r 100 -l 200 -nostdin -timeout 30s \
     -timeout_error -trace_err -error_file "$T/sipp.err" -trace_stat -fd 1 \

@@ -14,7 +14,7 @@ start_daemon sipd
 calls_ports
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_answer.xml" -m 2 -p "$UAS_PORT"
-sipp_bg first -sf "$SC/uac_call.xml" $(caller_args 101) -d 3000 "127.0.0.1:$SIP_PORT"
+sipp_bg first -sf "$SC/uac_call.xml" $(caller_args 101) -d 6000 "127.0.0.1:$SIP_PORT"
 check "first call is up" wait_for 5 call_state_is confirmed
 check "101 is busy" ext_is 101 busy
 sipp_run second -sf "$SC/uac_call.xml" $(caller_args 101 secret102 102 "$UAC2_PORT") -d 300 \
