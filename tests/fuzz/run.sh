@@ -68,7 +68,7 @@ for name in "${TARGETS[@]}"; do
     case $name in
         fuzz_sipd_*)
             [ -d /work/shared/conformance/rfc4475/msgs ] && seeds+=(/work/shared/conformance/rfc4475/msgs)
-            [ -d "$TOP/tests/t0101_sip_malformed/msgs" ] && seeds+=("$TOP/tests/t0101_sip_malformed/msgs")
+            [ -d "$TOP/tests/integration/t0101_sip_malformed/msgs" ] && seeds+=("$TOP/tests/integration/t0101_sip_malformed/msgs")
             ;;
     esac
     echo "fuzz: running $name for ${SECS}s"

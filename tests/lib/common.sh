@@ -1,7 +1,7 @@
-# tests/lib/common.sh — shared helpers for integration units (tests/tNNNN_*/run.sh).
+# tests/lib/common.sh — shared helpers for integration units (tests/integration/tNNNN_*/run.sh).
 #
 # Usage in run.sh:
-#     . "$(dirname "$0")/../lib/common.sh"
+#     . "$(dirname "$0")/../../lib/common.sh"
 #     tst_init                         # temp dir $T, cleanup trap, $BIN
 #     tst_config <<'INI'               # writes $T/sipserver.conf with free ports
 #     [sipd]

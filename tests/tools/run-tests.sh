@@ -3,7 +3,7 @@
 #
 # Runs every cmocka unit test binary (each test case counts), the fuzz
 # targets for a bounded time (tests/fuzz/run.sh, one result per target), and
-# every integration unit tests/tNNNN_*/run.sh (exit 0 pass, 77 skipped,
+# every integration unit tests/integration/tNNNN_*/run.sh (exit 0 pass, 77 skipped,
 # anything else or a timeout fails). Logs go to $BUILD/test-logs/. The very
 # last line is "N passed, M failed" (", K skipped" when any were skipped);
 # the exit status is non-zero when anything failed.
@@ -95,7 +95,7 @@ if [ "$UNIT_ONLY" -eq 0 ]; then
     # ports, so they do not collide. Results are reported as they finish.
     echo "== integration tests (${TEST_JOBS:-2} at a time)"
     units=()
-    for dir in tests/t[0-9][0-9][0-9][0-9]_*/; do
+    for dir in tests/integration/t[0-9][0-9][0-9][0-9]_*/; do
         dir=${dir%/}
         [ -x "$dir/run.sh" ] || continue
         name=$(basename "$dir")
