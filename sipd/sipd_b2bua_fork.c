@@ -9,6 +9,9 @@
 #include "sipd_cause.h"
 #include "sipd_msg.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 int
 sipd_b2bua_forks_pending (call_t *call)
 {
@@ -59,6 +62,27 @@ s_forks_failed (sipd_b2bua_t *self, call_t *call)
     sipd_b2bua_fail (self, call, tag, code, phrase, reason, cause);
 }
 
+//  The callee's INVITE goes one hop less far than the caller's
+//  (Max-Forwards N-1, as a proxy does, RFC 3261 §16.6 step 3): a B2BUA
+//  that starts again at 70 lets two PBXs that route a number to each
+//  other loop forever. sipd_check has already answered 483 to 0 and 400
+//  to a value that is not 0-255. Absent: the default 70.
+static void
+s_decrement_max_forwards (osip_message_t *invite,
+                          const osip_message_t *caller_invite)
+{
+    const char *value = sipd_msg_header (caller_invite, "Max-Forwards");
+    if (!value)
+        return;
+    char *end;
+    long hops = strtol (value, &end, 10);
+    if (end == value || hops < 1 || hops > 255)
+        return;
+    char text[8];
+    snprintf (text, sizeof text, "%ld", hops - 1);
+    sipd_msg_add_header (invite, "Max-Forwards", text);
+}
+
 //  Send the INVITE of fork i. Returns 0 or -1.
 int
 sipd_b2bua_fork_send (sipd_b2bua_t *self, call_t *call, int i, const char *sdp,
@@ -75,8 +99,10 @@ sipd_b2bua_fork_send (sipd_b2bua_t *self, call_t *call, int i, const char *sdp,
     fork->invite_cseq = sipd_leg_local_cseq (fork->leg);
     osip_message_set_allow (invite, S_ALLOW);
     const osip_message_t *caller_invite = sipd_b2bua_caller_invite (self, call);
-    if (caller_invite)
+    if (caller_invite) {
         sipd_b2bua_copy_timer_headers (invite, caller_invite);
+        s_decrement_max_forwards (invite, caller_invite);
+    }
     if (auth_name && auth_value)
         osip_message_set_header (invite, auth_name, auth_value);
     int txn = sipd_server_send_request (self->server, &invite,
