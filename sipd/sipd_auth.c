@@ -17,6 +17,7 @@
 
 #include "sipd_auth.h"
 #include "cm_log.h"
+#include "sipd_random.h"
 
 #include <ctype.h>
 #include <openssl/core_names.h>
@@ -107,17 +108,6 @@ s_now (sipd_auth_t *self)
     return self->clock (self->clock_arg);
 }
 
-static void
-s_hex (const unsigned char *data, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
 //  Hash the pieces (NULL-terminated list) joined by ':' with the
 //  algorithm into lowercase hex (out: HEX_MAX bytes), without building
 //  the joined string.
@@ -133,7 +123,7 @@ s_hash (sipd_auth_t *self, s_algo_t algo, const char *const *pieces,
              && EVP_DigestUpdate (self->ctx, pieces[i], strlen (pieces[i]));
     if (!ok || EVP_DigestFinal_ex (self->ctx, md, &len) != 1)
         len = 0;    //  cannot happen with built-in digests; yields ""
-    s_hex (md, len, out);
+    sipd_random_hex_of (md, len, out);
 }
 
 static bool
@@ -379,7 +369,7 @@ s_nonce_mac (sipd_auth_t *self, const char *prefix, size_t len, char *out)
               && md_len == sizeof md;
     if (!ok)
         memset (md, 0, sizeof md);  //  cannot happen; nonce then invalid
-    s_hex (md, NONCE_MAC_HEX / 2, out);
+    sipd_random_hex_of (md, NONCE_MAC_HEX / 2, out);
 }
 
 static void
@@ -398,7 +388,7 @@ s_nonce_new (sipd_auth_t *self, char *out)
     OPENSSL_cleanse (self->pool + self->pool_left, sizeof random);
     snprintf (out, NONCE_TIME_HEX + 1, "%010llx",
               (unsigned long long) s_now (self));
-    s_hex (random, sizeof random, out + NONCE_TIME_HEX);
+    sipd_random_hex_of (random, sizeof random, out + NONCE_TIME_HEX);
     s_nonce_mac (self, out, NONCE_TIME_HEX + NONCE_RAND_HEX,
                  out + NONCE_TIME_HEX + NONCE_RAND_HEX);
 }
@@ -858,9 +848,9 @@ sipd_auth_verify (sipd_auth_t *self, const osip_message_t *request,
         goto out;   //  not offered by the configuration
     char ha1[HEX_MAX];
     if (algo == S_MD5)
-        s_hex (entry->md5, sizeof entry->md5, ha1);
+        sipd_random_hex_of (entry->md5, sizeof entry->md5, ha1);
     else
-        s_hex (entry->sha256, sizeof entry->sha256, ha1);
+        sipd_random_hex_of (entry->sha256, sizeof entry->sha256, ha1);
     if (algo == S_SHA256 && !entry->has_sha256)
         ha1[0] = '\0';
     char expected[HEX_MAX];

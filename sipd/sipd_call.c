@@ -3,10 +3,10 @@
 #include "sipd_call.h"
 
 #include "sipd_cause.h"
+#include "sipd_random.h"
 
 #include <czmq.h>
 #include <string.h>
-#include <sys/random.h>
 
 struct _sipd_call_t {
     char uniqueid[40];          //  CDR uniqueid (UUID)
@@ -37,17 +37,12 @@ s_copy (char *dst, size_t size, const char *src)
 }
 
 //  A random (version 4) UUID in canonical form: 36 characters and the
-//  terminating NUL. getrandom(2) directly: libuuid's generator reseeds
-//  srandom on every UUID, ~60k instructions each.
+//  terminating NUL.
 static void
 s_uuid (char *out)
 {
     unsigned char b[16];
-    if (getrandom (b, sizeof b, 0) != (ssize_t) sizeof b) {
-        zuuid_t *uuid = zuuid_new ();
-        memcpy (b, zuuid_data (uuid), sizeof b);
-        zuuid_destroy (&uuid);
-    }
+    sipd_random_bytes (b, sizeof b);
     b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char) ((b[8] & 0x3f) | 0x80);
     static const char hex[] = "0123456789abcdef";

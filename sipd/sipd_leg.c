@@ -6,10 +6,10 @@
 //  cloned again into every request built.
 
 #include "sipd_leg.h"
+#include "sipd_random.h"
 
 #include <czmq.h>
 #include <string.h>
-#include <sys/random.h>
 #include <strings.h>
 
 struct _sipd_leg_t {
@@ -26,25 +26,14 @@ struct _sipd_leg_t {
     char local_tag[24];         //  our tag
 };
 
-//  Random hex token for tags and Call-IDs: 12 hex digits (48 bits) from
-//  getrandom(2) (libuuid reseeds srandom for every UUID, ~60k
-//  instructions each).
+//  Random hex token for tags and Call-IDs: 12 hex digits (48 bits).
 static void
 s_token (char *buf, size_t size)
 {
     unsigned char b[6];
-    if (getrandom (b, sizeof b, 0) != (ssize_t) sizeof b) {
-        zuuid_t *uuid = zuuid_new ();
-        memcpy (b, zuuid_data (uuid), sizeof b);
-        zuuid_destroy (&uuid);
-    }
-    static const char hex[] = "0123456789abcdef";
+    sipd_random_bytes (b, sizeof b);
     char token[2 * sizeof b + 1];
-    for (size_t i = 0; i < sizeof b; i++) {
-        token[2 * i] = hex[b[i] >> 4];
-        token[2 * i + 1] = hex[b[i] & 15];
-    }
-    token[2 * sizeof b] = 0;
+    sipd_random_hex_of (b, sizeof b, token);
     snprintf (buf, size, "%s", token);
 }
 

@@ -8,13 +8,13 @@
 //  it is written, so a hostile body cannot smuggle lines into the output.
 
 #include "sipd_sdp.h"
+#include "sipd_random.h"
 
 #include <czmq.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/time.h>
 #include <osipparser2/osip_port.h>
 #include <osipparser2/sdp_message.h>
@@ -64,14 +64,9 @@ sipd_sdp_new (const char *local_ip)
     snprintf (self->local_ip, sizeof self->local_ip, "%s",
               local_ip && *local_ip ? local_ip : "127.0.0.1");
     //  A random session id (RFC 4566 §5.2 suggests an NTP timestamp; any
-    //  unique number will do): 56 random bits from getrandom(2) (libuuid
-    //  reseeds srandom for every UUID, ~60k instructions).
+    //  unique number will do): 56 random bits.
     unsigned char bytes[7];
-    if (getrandom (bytes, sizeof bytes, 0) != (ssize_t) sizeof bytes) {
-        zuuid_t *uuid = zuuid_new ();
-        memcpy (bytes, zuuid_data (uuid), sizeof bytes);
-        zuuid_destroy (&uuid);
-    }
+    sipd_random_bytes (bytes, sizeof bytes);
     for (size_t i = 0; i < sizeof bytes; i++)
         self->sess_id = (self->sess_id << 8) | bytes[i];
     if (self->sess_id == 0)

@@ -41,9 +41,9 @@ CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSIPSERVER_
 sources_for() {
     case $1 in
         fuzz_sipd_registrar) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" \
-            "$TOP"/sipd/sipd_{registrar,auth,throttle,location,regfile,events,clock}.c \
+            "$TOP"/sipd/sipd_{registrar,auth,throttle,location,regfile,events,clock,random}.c \
             "$TOP"/common/cm_{config,config_keys,log,msg,service}.c ;;
-        fuzz_sipd_sdp) echo "$TOP/sipd/sipd_sdp.c" ;;
+        fuzz_sipd_sdp) echo "$TOP/sipd/sipd_sdp.c $TOP/sipd/sipd_random.c" ;;
         fuzz_sipd_*) echo "$TOP/sipd/sipd_check.c $TOP/sipd/sipd_msg.c" ;;
         fuzz_cdr_*) echo "$TOP"/common/cm_cdr*.c "$TOP/common/cm_log.c $TOP/sipd/sipd_cause.c" ;;
         *) echo "" ;;
