@@ -68,16 +68,17 @@ else
     SERVER_PID=$KAM_PID
 fi
 
-# user and system CPU ticks of the server's process tree (threads included)
+# user and system CPU ticks and minor page faults of the server's process
+# tree (threads included)
 cpu_split() {
-    local total_u=0 total_s=0 p
+    local total_u=0 total_s=0 total_f=0 p
     for p in $(tree_pids "$SERVER_PID"); do
-        read -r u s < <(awk '{print $14, $15}' "/proc/$p/stat" 2>/dev/null || echo 0 0)
-        total_u=$((total_u + ${u:-0})); total_s=$((total_s + ${s:-0}))
+        read -r u s f < <(awk '{print $14, $15, $10}' "/proc/$p/stat" 2>/dev/null || echo 0 0 0)
+        total_u=$((total_u + ${u:-0})); total_s=$((total_s + ${s:-0})); total_f=$((total_f + ${f:-0}))
     done
-    echo "$total_u $total_s"
+    echo "$total_u $total_s $total_f"
 }
-read -r U0 S0 < <(cpu_split)
+read -r U0 S0 F0 < <(cpu_split)
 if [ "$MODE" = register ]; then
     sipp_run reg $(( COUNT / RATE + 60 )) -sf "$BTOP/bench/register/register.xml" \
         -inf "$W/users.csv" "127.0.0.1:$PORT" -i 127.0.0.1 -p "$UA_PORT" \
@@ -94,14 +95,14 @@ else
         -nd -aa -recv_timeout 10s
 fi
 ok=$success bad=$failed retr=$retrans
-read -r U1 S1 < <(cpu_split)
+read -r U1 S1 F1 < <(cpu_split)
 if [ "$TOOL" = cpu ] || [ "$TOOL" = perf ]; then
     [ "$TOOL" = perf ] && say "perf report -i $OUT.perf --no-children"
     say "mode $MODE at $RATE/s: $ok ok, $bad failed, $retr retransmissions; $TARGET $( [ "$TARGET" = sipd ] && build_note)"
-    awk -v u=$((U1 - U0)) -v s=$((S1 - S0)) -v t="$CLK_TCK" -v n="$ok" 'BEGIN {
+    awk -v u=$((U1 - U0)) -v s=$((S1 - S0)) -v f=$((F1 - F0)) -v t="$CLK_TCK" -v n="$ok" 'BEGIN {
         if (n == 0) n = 1
-        printf "CPU per successful operation: %.0f us user + %.0f us system = %.0f us\n",
-               1e6 * u / t / n, 1e6 * s / t / n, 1e6 * (u + s) / t / n }'
+        printf "CPU per successful operation: %.0f us user + %.0f us system = %.0f us; %.1f minor page faults\n",
+               1e6 * u / t / n, 1e6 * s / t / n, 1e6 * (u + s) / t / n, f / n }'
     stop_pid "$SERVER_PID"
     [ "$bad" = 0 ]
     exit

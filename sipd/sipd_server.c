@@ -143,10 +143,20 @@ s_update_allow (sipd_server_t *self)
                      sizeof self->allow - strlen (self->allow) - 1);
         strncat (self->allow, m, sizeof self->allow - strlen (self->allow) - 1);
     }
+    char *old = atomic_exchange (&self->allow_shared, strdup (self->allow));
+    if (old)
+        zlistx_add_end (self->allow_old, old);
 }
 
 // ---------------------------------------------------------------------
 //  Construction
+
+static void
+s_string_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
 
 static void
 s_handler_destroy (void **item_p)
@@ -173,6 +183,8 @@ sipd_server_new (cm_daemon_t *daemon)
     self->nist = sipd_nist_new ();
     self->timerq = sipd_timerq_new ();
     self->next_id = 1;
+    self->allow_old = zlistx_new ();
+    zlistx_set_destructor (self->allow_old, s_string_destroy);
     s_update_allow (self);
 
     char where[256];
@@ -238,6 +250,13 @@ sipd_server_new (cm_daemon_t *daemon)
         goto fail;
     }
     self->port = sipd_transport_port (self->transport);
+    //  UDP reads and sends and the parsing of what arrives run on a
+    //  thread of their own, beside this loop (TCP stays here)
+    if (sipd_transport_offload_udp (self->transport, sipd_server_parse,
+                                    sipd_server_deliver, sipd_server_drop,
+                                    self) != 0)
+        CM_LOG (CM_LOG_WARN, "server", "UDP stays on the main thread: "
+                                       "its thread did not start");
     sipd_transport_on_close (self->transport, sipd_server_on_conn_closed, self);
 
     const char *events = cm_config_str (self->config, "ipc", "events");
@@ -277,6 +296,8 @@ sipd_server_destroy (sipd_server_t **self_p)
         zloop_timer_end (self->loop, self->timer_id);
     sipd_registrar_destroy (&self->registrar);
     sipd_events_destroy (&self->events);
+    //  before osip_release: the UDP thread parses with libosip2's tables
+    sipd_transport_destroy (&self->transport);
     if (self->osip) {
         //  free every live transaction with its context
         zlistx_t *all = zhashx_values (self->txns);
@@ -296,8 +317,9 @@ sipd_server_destroy (sipd_server_t **self_p)
         sipd_server_collect (self);
         osip_release (self->osip);
     }
-    sipd_transport_destroy (&self->transport);
     zhashx_destroy (&self->handlers);
+    zlistx_destroy (&self->allow_old);
+    free (atomic_load (&self->allow_shared));
     zhashx_destroy (&self->txns);
     zlistx_destroy (&self->dead);
     zhashx_destroy (&self->ist_map);

@@ -15,6 +15,7 @@
 #include "sipd_timerq.h"
 #include "sipd_transport.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define TIMER_MS 20             //  transaction timer granularity
@@ -66,6 +67,11 @@ struct _sipd_server_t {
     int next_id;                //  next txn_id
     size_t nist_peak;           //  sipd_nist size since the last trim
     char allow[256];            //  Allow header value
+    //  A copy of allow for the UDP thread's checks (sipd_server_parse):
+    //  replaced, never changed, when a handler comes or goes; the copies
+    //  it replaced stay in allow_old until destroy.
+    _Atomic (char *) allow_shared;
+    zlistx_t *allow_old;        //  char * (owned)
     sipd_check_policy_t policy; //  what validation accepts
     sipd_stray_2xx_fn *stray_fn;    //  2xx without transaction
     void *stray_arg;            //  its argument

@@ -489,31 +489,60 @@ s_incoming_response (sipd_server_t *self, osip_message_t *msg,
 }
 
 //  Everything the transport reads lands here.
-void
-sipd_server_on_message (void *arg, const char *data, size_t size,
-                        const sipd_source_t *source,
-                        sipd_transport_error_t error)
+//  A received message after sipd_check_message: what the UDP thread hands
+//  to the loop thread (sipd_transport_offload_udp), or what the loop
+//  thread makes of a TCP message on the stack.
+struct _sipd_server_parsed_t {
+    osip_message_t *msg;            //  owned, or NULL
+    int code;                       //  sipd_check_message's answer
+    sipd_check_result_t result;     //  its details
+    sipd_source_t source;           //  where it came from
+    sipd_transport_error_t error;   //  transport fault
+    size_t size;                    //  bytes received
+};
+
+//  Check size bytes of data into parsed. Reads only what no thread
+//  changes: the policy set at construction and the published Allow copy.
+static void
+s_parse (const sipd_server_t *self, const char *data, size_t size,
+         const sipd_source_t *source, sipd_transport_error_t error,
+         sipd_server_parsed_t *parsed)
 {
-    sipd_server_t *self = arg;
-    osip_message_t *msg = NULL;
-    sipd_check_result_t result;
-    int code = sipd_check_message (data, size, &self->policy, &msg, &result);
-    if (error != SIPD_TRANSPORT_OK && code >= 0) {
+    sipd_check_policy_t policy = self->policy;
+    policy.allow = atomic_load (&self->allow_shared);
+    parsed->msg = NULL;
+    parsed->code = sipd_check_message (data, size, &policy, &parsed->msg,
+                                       &parsed->result);
+    parsed->source = *source;
+    parsed->error = error;
+    parsed->size = size;
+}
+
+//  Act on a checked message. Takes ownership of parsed->msg.
+static void
+s_handle (sipd_server_t *self, sipd_server_parsed_t *parsed)
+{
+    osip_message_t *msg = parsed->msg;
+    parsed->msg = NULL;
+    int code = parsed->code;
+    sipd_check_result_t *result = &parsed->result;
+    const sipd_source_t *source = &parsed->source;
+    if (parsed->error != SIPD_TRANSPORT_OK && code >= 0) {
         //  TCP framing faults override what the headers said
         if (msg && MSG_IS_REQUEST (msg) && !MSG_IS_ACK (msg)) {
-            code = error == SIPD_TRANSPORT_TOO_BIG ? 513 : 400;
-            snprintf (result.reason, sizeof result.reason, "%s",
+            code = parsed->error == SIPD_TRANSPORT_TOO_BIG ? 513 : 400;
+            snprintf (result->reason, sizeof result->reason, "%s",
                       code == 513 ? "Message Too Large"
                                   : "Missing or Bad Content-Length");
-            result.code = code;
-            result.hname[0] = 0;
+            result->code = code;
+            result->hname[0] = 0;
         }
         else
             code = -1;
     }
     if (code < 0) {
         CM_LOG (CM_LOG_DEBUG, "server", "dropped %zu bytes from %s:%d: %s",
-                size, source->ip, source->port, result.reason);
+                parsed->size, source->ip, source->port, result->reason);
         osip_message_free (msg);
         return;
     }
@@ -527,12 +556,53 @@ sipd_server_on_message (void *arg, const char *data, size_t size,
                      msg->call_id ? msg->call_id->number : NULL,
                      "rejected %s from %s:%d: %d %s",
                      msg->sip_method ? msg->sip_method : "-", source->ip,
-                     source->port, code, result.reason);
-        s_reply_stateless (self, msg, &result, source);
+                     source->port, code, result->reason);
+        s_reply_stateless (self, msg, result, source);
         osip_message_free (msg);
         return;
     }
     s_incoming_request (self, msg, source);
+}
+
+void
+sipd_server_on_message (void *arg, const char *data, size_t size,
+                        const sipd_source_t *source,
+                        sipd_transport_error_t error)
+{
+    sipd_server_t *self = arg;
+    sipd_server_parsed_t parsed;
+    s_parse (self, data, size, source, error, &parsed);
+    s_handle (self, &parsed);
+}
+
+void *
+sipd_server_parse (void *arg, const char *data, size_t size,
+                   const sipd_source_t *source, sipd_transport_error_t error)
+{
+    const sipd_server_t *self = arg;
+    sipd_server_parsed_t *parsed = malloc (sizeof *parsed);
+    if (parsed)
+        s_parse (self, data, size, source, error, parsed);
+    return parsed;
+}
+
+void
+sipd_server_deliver (void *arg, void *item)
+{
+    sipd_server_t *self = arg;
+    sipd_server_parsed_t *parsed = item;
+    s_handle (self, parsed);
+    free (parsed);
+}
+
+void
+sipd_server_drop (void *arg, void *item)
+{
+    (void) arg;
+    sipd_server_parsed_t *parsed = item;
+    if (parsed)
+        osip_message_free (parsed->msg);
+    free (parsed);
 }
 
 //  A TCP connection failed (connect refused, write error): client

@@ -44,6 +44,21 @@ void
                             const sipd_source_t *source,
                             sipd_transport_error_t error);
 
+//  The same in two steps, for UDP read on its own thread
+//  (sipd_transport_offload_udp, arg the server): sipd_server_parse runs on
+//  that thread and returns a checked message (NULL: out of memory);
+//  sipd_server_deliver acts on it on the loop thread and frees it;
+//  sipd_server_drop frees one never delivered.
+typedef struct _sipd_server_parsed_t sipd_server_parsed_t;
+void *
+    sipd_server_parse (void *arg, const char *data, size_t size,
+                       const sipd_source_t *source,
+                       sipd_transport_error_t error);
+void
+    sipd_server_deliver (void *arg, void *item);
+void
+    sipd_server_drop (void *arg, void *item);
+
 //  The transport's close callback (arg the server): client transactions
 //  on a failed TCP connection get 503 at once.
 void

@@ -11,6 +11,8 @@
 
 #define _GNU_SOURCE             //  recvmmsg
 #include "sipd_transport.h"
+
+#include "sipd_udpio.h"
 #include "cm_log.h"
 
 #include <arpa/inet.h>
@@ -60,6 +62,11 @@ struct _sipd_transport_t {
     int next_conn_id;           //  next conn_id to hand out
     int idle_timer;             //  zloop timer id
     char *udp_buf;              //  UDP_SLOTS x UDP_SLOT bytes (owned)
+    sipd_udpio_t *udpio;        //  UDP on its own thread, or NULL
+    sipd_transport_parse_fn *parse;     //  offload: parse (UDP thread)
+    sipd_transport_item_fn *deliver;    //  offload: deliver (loop thread)
+    sipd_transport_item_fn *drop;       //  offload: drop (either thread)
+    void *item_arg;             //  their argument
     sipd_transport_closed_fn *closed_fn;    //  close notification
     void *closed_arg;           //  its argument
 };
@@ -151,15 +158,17 @@ s_bind (int fd, int family, const char *host, int port)
 // ---------------------------------------------------------------------
 //  UDP
 
-//  Hand up one received datagram of n bytes (n: its real length).
-static void
-s_udp_deliver (sipd_transport_t *self, const char *data, ssize_t n,
-               const struct sockaddr_storage *addr)
+//  What one received datagram of n bytes (its real length) is: false for
+//  nothing (empty, a keep-alive), else its source, the bytes to hand up
+//  and whether it is too big. Reads only immutable fields of self (it
+//  runs on the UDP thread when offloaded).
+static bool
+s_udp_classify (const sipd_transport_t *self, const char *data, ssize_t n,
+                const struct sockaddr_storage *addr, sipd_source_t *source,
+                size_t *size_p, sipd_transport_error_t *error_p)
 {
     if (n <= 0)
-        return;
-    sipd_source_t source = {.transport = SIPD_TRANSPORT_UDP};
-    s_source_from (addr, &source);
+        return false;
     //  Bare CRLF keep-alives (RFC 5626 §4.4.1 over UDP uses STUN;
     //  phones also send "\r\n\r\n") are not messages.
     bool blank = true;
@@ -168,12 +177,55 @@ s_udp_deliver (sipd_transport_t *self, const char *data, ssize_t n,
             && data[k] != '\0')
             blank = false;
     if (blank)
-        return;
-    size_t size = n > UDP_SLOT ? UDP_SLOT : (size_t) n;
-    sipd_transport_error_t error = (size_t) n > self->limits.max_message
-                                       ? SIPD_TRANSPORT_TOO_BIG
-                                       : SIPD_TRANSPORT_OK;
-    self->fn (self->arg, data, size, &source, error);
+        return false;
+    *source = (sipd_source_t) {.transport = SIPD_TRANSPORT_UDP};
+    s_source_from (addr, source);
+    *size_p = n > UDP_SLOT ? UDP_SLOT : (size_t) n;
+    *error_p = (size_t) n > self->limits.max_message ? SIPD_TRANSPORT_TOO_BIG
+                                                     : SIPD_TRANSPORT_OK;
+    return true;
+}
+
+//  Hand up one received datagram (loop thread, not offloaded).
+static void
+s_udp_deliver (sipd_transport_t *self, const char *data, ssize_t n,
+               const struct sockaddr_storage *addr)
+{
+    sipd_source_t source;
+    size_t size;
+    sipd_transport_error_t error;
+    if (s_udp_classify (self, data, n, addr, &source, &size, &error))
+        self->fn (self->arg, data, size, &source, error);
+}
+
+//  sipd_udpio handler: parse one datagram on the UDP thread.
+static void *
+s_udpio_parse (void *arg, const char *data, ssize_t n,
+               const struct sockaddr_storage *addr)
+{
+    const sipd_transport_t *self = arg;
+    sipd_source_t source;
+    size_t size;
+    sipd_transport_error_t error;
+    if (!s_udp_classify (self, data, n, addr, &source, &size, &error))
+        return NULL;
+    return self->parse (self->item_arg, data, size, &source, error);
+}
+
+//  sipd_udpio handler: deliver a parsed datagram on the loop thread.
+static void
+s_udpio_deliver (void *arg, void *item)
+{
+    sipd_transport_t *self = arg;
+    self->deliver (self->item_arg, item);
+}
+
+//  sipd_udpio handler: free an undelivered item.
+static void
+s_udpio_drop (void *arg, void *item)
+{
+    const sipd_transport_t *self = arg;
+    self->drop (self->item_arg, item);
 }
 
 //  Read up to UDP_BATCH datagrams, UDP_SLOTS per recvmmsg call: one
@@ -681,6 +733,7 @@ sipd_transport_destroy (sipd_transport_t **self_p)
     while (zlistx_size (self->conns) > 0)
         s_conn_free (self, zlistx_first (self->conns));
     zlistx_destroy (&self->conns);
+    sipd_udpio_destroy (&self->udpio);
     if (self->udp_fd >= 0) {
         zmq_pollitem_t item = {NULL, self->udp_fd, 0, 0};
         zloop_poller_end (self->loop, &item);
@@ -737,6 +790,8 @@ sipd_transport_send (sipd_transport_t *self, const sipd_source_t *dest,
         socklen_t len = s_sockaddr (self->family, dest->ip, dest->port, &addr);
         if (!len)
             return -1;
+        if (self->udpio)
+            return sipd_udpio_send (self->udpio, &addr, len, data, size);
         ssize_t n = sendto (self->udp_fd, data, size, 0,
                             (struct sockaddr *) &addr, len);
         if (n < 0) {
@@ -758,6 +813,36 @@ sipd_transport_send (sipd_transport_t *self, const sipd_source_t *dest,
     if (conn_id_p)
         *conn_id_p = conn->id;
     return s_conn_queue (self, conn, data, size);
+}
+
+int
+sipd_transport_offload_udp (sipd_transport_t *self,
+                            sipd_transport_parse_fn *parse,
+                            sipd_transport_item_fn *deliver,
+                            sipd_transport_item_fn *drop, void *arg)
+{
+    assert (self);
+    assert (parse && deliver && drop);
+    if (self->udpio)
+        return -1;
+    self->parse = parse;
+    self->deliver = deliver;
+    self->drop = drop;
+    self->item_arg = arg;
+    sipd_udpio_handler_t handler = {s_udpio_parse, s_udpio_deliver,
+                                    s_udpio_drop, self, UDP_SLOT};
+    //  the loop stops reading the socket before the thread starts
+    zmq_pollitem_t udp_item = {NULL, self->udp_fd, 0, 0};
+    zloop_poller_end (self->loop, &udp_item);
+    self->udpio = sipd_udpio_new (self->loop, self->udp_fd, &handler);
+    if (!self->udpio) {
+        udp_item.events = ZMQ_POLLIN;
+        zloop_poller (self->loop, &udp_item, s_udp_ready, self);
+        return -1;
+    }
+    free (self->udp_buf);       //  the thread has its own
+    self->udp_buf = NULL;
+    return 0;
 }
 
 void

@@ -41,6 +41,19 @@ typedef void (sipd_transport_fn) (void *arg, const char *data, size_t size,
                                   const sipd_source_t *source,
                                   sipd_transport_error_t error);
 
+//  For sipd_transport_offload_udp: parse gets what sipd_transport_fn gets,
+//  on the UDP thread, and returns an item (or NULL: nothing to deliver).
+//  It may only read state no other thread changes.
+typedef void *(sipd_transport_parse_fn) (void *arg, const char *data,
+                                         size_t size,
+                                         const sipd_source_t *source,
+                                         sipd_transport_error_t error);
+
+//  For sipd_transport_offload_udp: deliver (loop thread) takes ownership
+//  of an item parse returned; drop frees one that is never delivered
+//  (shutdown; either thread, so it must only free).
+typedef void (sipd_transport_item_fn) (void *arg, void *item);
+
 //  A TCP connection closed. failed is true when it ended in an error
 //  (connect refused or timed out, write failed) rather than a normal
 //  close by either side or the idle timer.
@@ -79,6 +92,19 @@ void
 int
     sipd_transport_send (sipd_transport_t *self, const sipd_source_t *dest,
                          const char *data, size_t size, int *conn_id_p);
+
+//  Move UDP to a thread of its own (sipd_udpio): from now on datagrams
+//  are read and parsed (parse) there and their items delivered (deliver)
+//  on the loop thread instead of going to sipd_transport_fn, and UDP
+//  sends are queued to that thread (a datagram answered while delivering
+//  a burst goes out when the burst ends; otherwise at once). TCP stays on
+//  the loop thread. Returns 0, or -1 (already offloaded, thread failed:
+//  UDP then stays on the loop thread).
+int
+    sipd_transport_offload_udp (sipd_transport_t *self,
+                                sipd_transport_parse_fn *parse,
+                                sipd_transport_item_fn *deliver,
+                                sipd_transport_item_fn *drop, void *arg);
 
 //  Close connection conn_id after its queued output is written (or now).
 void

@@ -2,6 +2,10 @@
 //  UDP in and out, TCP framing (pipelined, split, keep-alive pong, no
 //  Content-Length, oversized), connection reuse by conn_id and by peer,
 //  close, a refused outgoing connect reported to on_close, bad input.
+//  The UDP tests run twice: on the loop thread and offloaded to the UDP
+//  thread (sipd_transport_offload_udp, sipd_udpio), where answers sent
+//  while a burst is delivered go out in order when it ends and parsed
+//  but undelivered datagrams are dropped (freed) at destroy.
 
 #define _GNU_SOURCE     //  memmem
 #include <setjmp.h>
@@ -14,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +39,17 @@ typedef struct {
     bool in_order;              //  burst test: every N came in order
     int closed_conn;            //  last conn_id reported closed
     bool closed_failed;
+    int echo_fd;                //  offload: answer every message (>= 0)
+    atomic_int dropped;         //  offload: items freed undelivered
 } s_test_t;
+
+//  An offloaded datagram: what s_on_message would have been given.
+typedef struct {
+    size_t size;
+    sipd_source_t source;
+    sipd_transport_error_t error;
+    char data[];
+} s_item_t;
 
 static void
 s_on_message (void *arg, const char *data, size_t size,
@@ -58,6 +73,45 @@ s_on_message (void *arg, const char *data, size_t size,
     t->errors[t->count] = error;
     t->sources[t->count] = *source;
     t->count++;
+}
+
+//  Offload parse: runs on the UDP thread, touches nothing of the test.
+static void *
+s_parse (void *arg, const char *data, size_t size,
+         const sipd_source_t *source, sipd_transport_error_t error)
+{
+    (void) arg;
+    s_item_t *item = malloc (sizeof *item + size);
+    item->size = size;
+    item->source = *source;
+    item->error = error;
+    memcpy (item->data, data, size);
+    return item;
+}
+
+static void
+s_deliver (void *arg, void *it)
+{
+    s_test_t *t = arg;
+    s_item_t *item = it;
+    s_on_message (t, item->data, item->size, &item->source, item->error);
+    if (t->echo_fd >= 0) {
+        //  answered while the burst is delivered: goes out at its end
+        char answer[32];
+        int n = snprintf (answer, sizeof answer, "answer %d", t->total);
+        assert_int_equal (sipd_transport_send (t->transport, &item->source,
+                                               answer, (size_t) n, NULL),
+                          0);
+    }
+    free (item);
+}
+
+static void
+s_drop (void *arg, void *item)
+{
+    s_test_t *t = arg;
+    atomic_fetch_add (&t->dropped, 1);
+    free (item);
 }
 
 static void
@@ -104,7 +158,23 @@ s_setup (void **state)
     t->port = sipd_transport_port (t->transport);
     assert_true (t->port > 0);
     sipd_transport_on_close (t->transport, s_on_close, t);
+    t->echo_fd = -1;
     *state = t;
+    return 0;
+}
+
+static int
+s_setup_offload (void **state)
+{
+    s_setup (state);
+    s_test_t *t = *state;
+    assert_int_equal (sipd_transport_offload_udp (t->transport, s_parse,
+                                                  s_deliver, s_drop, t),
+                      0);
+    //  only once
+    assert_int_equal (sipd_transport_offload_udp (t->transport, s_parse,
+                                                  s_deliver, s_drop, t),
+                      -1);
     return 0;
 }
 
@@ -153,6 +223,8 @@ test_udp (void **state)
     struct sockaddr_in addr = {.sin_family = AF_INET,
                                .sin_port = htons ((uint16_t) t->port)};
     inet_pton (AF_INET, "127.0.0.1", &addr.sin_addr);
+    struct timeval two_s = {2, 0};
+    setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof two_s);
     const char *text = MSG ("0") "\r\n\r\n";
     sendto (fd, text, strlen (text), 0, (struct sockaddr *) &addr,
             sizeof addr);
@@ -342,6 +414,59 @@ test_connect_refused (void **state)
     assert_int_equal (sipd_transport_conn_count (t->transport), 0);
 }
 
+//  Offloaded: 40 requests in one go, each answered while its burst is
+//  delivered; the answers arrive in order, one per request.
+static void
+test_offload_answers_in_order (void **state)
+{
+    s_test_t *t = *state;
+    int fd = socket (AF_INET, SOCK_DGRAM, 0);
+    struct timeval two_s = {2, 0};
+    setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof two_s);
+    t->echo_fd = fd;
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons ((uint16_t) t->port)};
+    inet_pton (AF_INET, "127.0.0.1", &addr.sin_addr);
+    const char *text = MSG ("0") "\r\n\r\n";
+    for (int i = 0; i < 40; i++)
+        sendto (fd, text, strlen (text), 0, (struct sockaddr *) &addr,
+                sizeof addr);
+    for (int i = 0; i < 100 && t->total < 40; i++)
+        s_drive (t, 10);
+    assert_int_equal (t->total, 40);
+    for (int i = 1; i <= 40; i++) {
+        char buf[64] = "";
+        ssize_t n = recv (fd, buf, sizeof buf - 1, 0);
+        assert_true (n > 0);
+        buf[n] = 0;
+        char want[32];
+        snprintf (want, sizeof want, "answer %d", i);
+        assert_string_equal (buf, want);
+    }
+    close (fd);
+}
+
+//  Offloaded: datagrams parsed but never delivered (the loop does not
+//  run) are freed through drop when the transport goes.
+static void
+test_offload_destroy_drops (void **state)
+{
+    s_test_t *t = *state;
+    int fd = socket (AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons ((uint16_t) t->port)};
+    inet_pton (AF_INET, "127.0.0.1", &addr.sin_addr);
+    const char *text = MSG ("0") "\r\n\r\n";
+    for (int i = 0; i < 5; i++)
+        sendto (fd, text, strlen (text), 0, (struct sockaddr *) &addr,
+                sizeof addr);
+    usleep (200 * 1000);        //  the UDP thread reads and parses them
+    sipd_transport_destroy (&t->transport);
+    assert_int_equal (t->total, 0);
+    assert_int_equal (atomic_load (&t->dropped), 5);
+    close (fd);
+}
+
 static void
 test_bind_errors (void **state)
 {
@@ -371,6 +496,16 @@ main (void)
         cmocka_unit_test_setup_teardown (test_tcp_errors, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_connect_refused, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_udp, s_setup_offload,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_udp_burst, s_setup_offload,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_offload_answers_in_order,
+                                         s_setup_offload, s_teardown),
+        cmocka_unit_test_setup_teardown (test_offload_destroy_drops,
+                                         s_setup_offload, s_teardown),
+        cmocka_unit_test_setup_teardown (test_tcp_framing, s_setup_offload,
                                          s_teardown),
         cmocka_unit_test (test_bind_errors),
     };
