@@ -27,16 +27,21 @@
 #define UDPIO_DRAIN_BURSTS 8    //  bursts delivered per loop callback
 #define UDPIO_WAIT_MS 100       //  blocked burst: check for $TERM this often
 
-//  What the actor thread reads; immutable while it runs.
+//  The actor's part: made and connected on the loop thread, then handed
+//  to the actor (starting a thread is a full memory barrier, which is
+//  what ZeroMQ asks for before a socket changes threads). The loop
+//  thread reads only handler from then on; neither side changes any of
+//  it while the actor runs, and the actor frees data and buf.
 typedef struct {
     int fd;                         //  the socket (borrowed)
     sipd_udpio_handler_t handler;   //  parse and drop are used there
-    char endpoint[64];              //  inproc endpoint to connect
+    zsock_t *data;                  //  actor's end of the PAIR
+    char *buf;                      //  UDPIO_SLOTS x slot bytes
 } s_shared_t;
 
 struct _sipd_udpio_t {
     zloop_t *loop;                  //  borrowed
-    s_shared_t shared;              //  read by the actor (immutable)
+    s_shared_t shared;              //  the actor's (see above)
     zsock_t *data;                  //  PAIR to the actor (bound)
     zactor_t *actor;                //  the I/O thread
     zmsg_t *pending;                //  datagrams not handed over yet
@@ -58,8 +63,10 @@ s_write (int fd, zmsg_t *msg)
         int count = 0;
         while (addr && count < UDPIO_SEND_SLOTS) {
             zframe_t *body = zmsg_next (msg);
-            if (!body)
+            if (!body) {
+                addr = NULL;    //  an address without a datagram: the end
                 break;
+            }
             memset (&msgs[count], 0, sizeof msgs[count]);
             iovs[count].iov_base = zframe_data (body);
             iovs[count].iov_len = zframe_size (body);
@@ -89,8 +96,10 @@ static void
 s_write_all (int fd, zsock_t *data)
 {
     zmsg_t *msg;
-    while ((msg = zmsg_recv (data)))   //  rcvtimeo 0: NULL when empty
-        s_write (fd, msg), zmsg_destroy (&msg);
+    while ((msg = zmsg_recv (data))) {     //  rcvtimeo 0: NULL when empty
+        s_write (fd, msg);
+        zmsg_destroy (&msg);
+    }
 }
 
 //  Drop the count items of a burst that cannot be delivered.
@@ -174,64 +183,54 @@ s_read (const s_shared_t *shared, zsock_t *pipe, zsock_t *data, char *buf)
 static void
 s_actor (zsock_t *pipe, void *args)
 {
-    const s_shared_t *shared = args;
+    s_shared_t *shared = args;
     //  signals belong to the loop thread (zloop ends on zsys_interrupted)
     sigset_t all;
     sigfillset (&all);
     pthread_sigmask (SIG_BLOCK, &all, NULL);
-    //  1 MB of address space; only the pages datagrams use are touched
-    char *buf = malloc (UDPIO_SLOTS * shared->handler.slot);
-    zsock_t *data = zsock_new (ZMQ_PAIR);
-    int rc = -1;
-    if (data) {
-        zsock_set_sndhwm (data, UDPIO_INBOX / 2);
-        zsock_set_rcvhwm (data, 0);
-        zsock_set_sndtimeo (data, UDPIO_WAIT_MS);
-        zsock_set_rcvtimeo (data, 0);
-        rc = zsock_connect (data, "%s", shared->endpoint);
-    }
+    zsock_t *data = shared->data;
     zsock_signal (pipe, 0);     //  zactor_new waits for it
-    if (rc != 0 || !buf)
-        CM_LOG (CM_LOG_ERROR, "transport", "udp thread cannot start: %s",
-                buf ? zmq_strerror (zmq_errno ()) : "out of memory");
     zmq_pollitem_t items[3] = {
         {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
         {zsock_resolve (data), 0, ZMQ_POLLIN, 0},
         {NULL, shared->fd, ZMQ_POLLIN, 0}};
-    bool running = rc == 0 && buf;
+    bool running = true;
     while (running) {
         if (zmq_poll (items, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
+            CM_LOG (CM_LOG_ERROR, "transport", "udp thread: poll: %s",
+                    zmq_strerror (zmq_errno ()));
             break;
         }
         //  answers first: they end transactions the phones wait on
         if (items[1].revents & ZMQ_POLLIN)
             s_write_all (shared->fd, data);
         if (items[2].revents & ZMQ_POLLIN)
-            running = s_read (shared, pipe, data, buf);
+            running = s_read (shared, pipe, data, shared->buf);
         if (running && (items[0].revents & ZMQ_POLLIN))
             running = !s_term_asked (pipe, 0);
     }
     //  what the loop thread handed over before $TERM still goes out
     s_write_all (shared->fd, data);
-    free (buf);
-    zsock_destroy (&data);
+    zsock_destroy (&shared->data);
+    free (shared->buf);
+    shared->buf = NULL;
 }
 
 // ---------------------------------------------------------------------
 //  Loop thread
 
-//  Deliver the items of one burst frame.
+//  Call fn on each item of one burst frame (deliver, or drop at destroy).
 static void
-s_deliver_frame (sipd_udpio_t *self, zframe_t *frame)
+s_each_item (zframe_t *frame, sipd_udpio_item_fn *fn, void *arg)
 {
     size_t count = zframe_size (frame) / sizeof (void *);
     const byte *bytes = zframe_data (frame);
     for (size_t i = 0; i < count; i++) {
         void *item;
         memcpy (&item, bytes + i * sizeof item, sizeof item);
-        self->shared.handler.deliver (self->shared.handler.arg, item);
+        fn (arg, item);
     }
 }
 
@@ -246,7 +245,8 @@ s_on_burst (zloop_t *loop, zsock_t *data, void *arg)
         zframe_t *frame = zframe_recv (data);  //  rcvtimeo 0
         if (!frame)
             break;
-        s_deliver_frame (self, frame);
+        s_each_item (frame, self->shared.handler.deliver,
+                     self->shared.handler.arg);
         zframe_destroy (&frame);
     }
     self->in_burst = false;
@@ -264,26 +264,38 @@ sipd_udpio_new (zloop_t *loop, int fd, const sipd_udpio_handler_t *handler)
     self->loop = loop;
     self->shared.fd = fd;
     self->shared.handler = *handler;
+    //  1 MB of address space; only the pages datagrams use are touched
+    self->shared.buf = malloc (UDPIO_SLOTS * handler->slot);
     //  unique even when a new actor gets a freed one's address (zmq
     //  releases an inproc name after the socket, asynchronously)
     zuuid_t *uuid = zuuid_new ();
-    snprintf (self->shared.endpoint, sizeof self->shared.endpoint,
-              "inproc://sipd-udpio-%s", uuid ? zuuid_str (uuid) : "0");
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "inproc://sipd-udpio-%s",
+              uuid ? zuuid_str (uuid) : "0");
     zuuid_destroy (&uuid);
     self->data = zsock_new (ZMQ_PAIR);
-    if (self->data) {
-        zsock_set_sndhwm (self->data, 0);
-        zsock_set_rcvhwm (self->data, UDPIO_INBOX / 2);
-        zsock_set_rcvtimeo (self->data, 0);
+    self->shared.data = zsock_new (ZMQ_PAIR);
+    if (!self->shared.buf || !self->data || !self->shared.data) {
+        sipd_udpio_destroy (&self);
+        return NULL;
     }
-    if (!self->data || zsock_bind (self->data, "%s", self->shared.endpoint)
-                           != 0) {
+    //  loop -> actor: no limit; actor -> loop: UDPIO_INBOX bursts (the
+    //  sum of both ends' marks on inproc)
+    zsock_set_sndhwm (self->data, 0);
+    zsock_set_rcvhwm (self->data, UDPIO_INBOX / 2);
+    zsock_set_rcvtimeo (self->data, 0);
+    zsock_set_sndhwm (self->shared.data, UDPIO_INBOX / 2);
+    zsock_set_rcvhwm (self->shared.data, 0);
+    zsock_set_sndtimeo (self->shared.data, UDPIO_WAIT_MS);
+    zsock_set_rcvtimeo (self->shared.data, 0);
+    if (zsock_bind (self->data, "%s", endpoint) != 0
+        || zsock_connect (self->shared.data, "%s", endpoint) != 0
+        || zloop_reader (loop, self->data, s_on_burst, self) != 0) {
         sipd_udpio_destroy (&self);
         return NULL;
     }
     self->actor = zactor_new (s_actor, &self->shared);
-    if (!self->actor || zloop_reader (loop, self->data, s_on_burst, self)
-                            != 0) {
+    if (!self->actor) {
         sipd_udpio_destroy (&self);
         return NULL;
     }
@@ -297,19 +309,21 @@ sipd_udpio_destroy (sipd_udpio_t **self_p)
     sipd_udpio_t *self = *self_p;
     if (!self)
         return;
-    sipd_udpio_flush (self);
-    zactor_destroy (&self->actor);
+    if (self->actor) {
+        sipd_udpio_flush (self);
+        zactor_destroy (&self->actor);
+    }
+    else {
+        //  the actor never started: its part is still ours
+        zsock_destroy (&self->shared.data);
+        free (self->shared.buf);
+    }
     if (self->data) {
         zloop_reader_end (self->loop, self->data);
         zframe_t *frame;
         while ((frame = zframe_recv (self->data))) {
-            size_t count = zframe_size (frame) / sizeof (void *);
-            for (size_t i = 0; i < count; i++) {
-                void *item;
-                memcpy (&item, zframe_data (frame) + i * sizeof item,
-                        sizeof item);
-                self->shared.handler.drop (self->shared.handler.arg, item);
-            }
+            s_each_item (frame, self->shared.handler.drop,
+                         self->shared.handler.arg);
             zframe_destroy (&frame);
         }
         zsock_destroy (&self->data);
