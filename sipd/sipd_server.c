@@ -181,6 +181,8 @@ sipd_server_new (cm_daemon_t *daemon)
     self->client_map = zhashx_new ();
     self->ready = zlistx_new ();
     self->nist = sipd_nist_new ();
+    self->ist_linger = sipd_linger_new ();
+    self->client_linger = sipd_linger_new ();
     self->timerq = sipd_timerq_new ();
     self->next_id = 1;
     self->allow_old = zlistx_new ();
@@ -326,6 +328,8 @@ sipd_server_destroy (sipd_server_t **self_p)
     zhashx_destroy (&self->client_map);
     zlistx_destroy (&self->ready);
     sipd_nist_destroy (&self->nist);
+    sipd_linger_destroy (&self->ist_linger);
+    sipd_linger_destroy (&self->client_linger);
     sipd_timerq_destroy (&self->timerq);
     free (self->due);
     free (self);
@@ -414,7 +418,9 @@ size_t
 sipd_server_txn_count (sipd_server_t *self)
 {
     assert (self);
-    return zhashx_size (self->txns) + sipd_nist_size (self->nist);
+    return zhashx_size (self->txns) + sipd_nist_size (self->nist)
+           + sipd_linger_size (self->ist_linger)
+           + sipd_linger_size (self->client_linger);
 }
 
 size_t

@@ -2,6 +2,7 @@
 //  sipd_server_loop.h).
 
 #include "sipd_server_loop.h"
+#include "sipd_server_recv.h"
 #include "cm_log.h"
 
 #include <osip2/osip_time.h>
@@ -147,13 +148,35 @@ s_due_timer (const osip_transaction_t *tr, const struct timeval *now)
     return -1;
 }
 
+//  A Confirmed IST or a Completed NICT (UDP: timer I or K armed) only
+//  absorbs retransmissions until that timer: end it now and let its key
+//  linger until the deadline instead (sipd_linger.h). Returns true when
+//  the transaction ended.
+static bool
+s_linger (sipd_server_t *self, osip_transaction_t *tr, s_txn_t *txn)
+{
+    bool confirmed = tr->ctx_type == IST && tr->state == IST_CONFIRMED;
+    bool completed = tr->ctx_type == NICT && tr->state == NICT_COMPLETED;
+    if ((!confirmed && !completed) || !txn->key)
+        return false;   //  pre-RFC 3261 peers keep libosip2's matching
+    int64_t deadline = s_next_deadline (tr);
+    sipd_linger_t *linger = confirmed ? self->ist_linger
+                                      : self->client_linger;
+    if (deadline < 0 || sipd_linger_add (linger, txn->key, deadline) != 0)
+        return false;
+    sipd_server_cb_kill (confirmed ? OSIP_IST_KILL_TRANSACTION
+                                   : OSIP_NICT_KILL_TRANSACTION,
+                         tr);
+    return true;
+}
+
 //  Queue the transaction's next timer deadline, unless it is queued
 //  already. An earlier entry with another deadline becomes stale.
 static void
 s_schedule (sipd_server_t *self, osip_transaction_t *tr)
 {
     s_txn_t *txn = osip_transaction_get_reserved1 (tr);
-    if (!txn || txn->killed)
+    if (!txn || txn->killed || s_linger (self, tr, txn))
         return;
     int64_t due = s_next_deadline (tr);
     if (due == txn->due)
@@ -270,6 +293,11 @@ sipd_server_timer (zloop_t *loop, int timer_id, void *arg)
     self->running = false;
     sipd_server_collect (self);
     sipd_nist_expire (self->nist, sipd_server_now_ms ());
+    struct timeval now;
+    osip_gettimeofday (&now, NULL);
+    int64_t now_us = (int64_t) now.tv_sec * 1000000 + now.tv_usec;
+    sipd_linger_expire (self->ist_linger, now_us);
+    sipd_linger_expire (self->client_linger, now_us);
     //  After a burst (a fleet of phones registering) thousands of
     //  transactions expire together 32 s later; give that memory back to
     //  the system instead of keeping the heap at its peak.

@@ -10,6 +10,7 @@
 #include "sipd_server.h"
 #include "sipd_check.h"
 #include "sipd_events.h"
+#include "sipd_linger.h"
 #include "sipd_nist.h"
 #include "sipd_registrar.h"
 #include "sipd_timerq.h"
@@ -61,6 +62,8 @@ struct _sipd_server_t {
     zhashx_t *client_map;       //  match key -> ICT/NICT (borrowed)
     zlistx_t *ready;            //  transactions with queued events
     sipd_nist_t *nist;          //  non-INVITE server transactions (owned)
+    sipd_linger_t *ist_linger;  //  keys of Confirmed ISTs (owned)
+    sipd_linger_t *client_linger;   //  keys of Completed NICTs (owned)
     sipd_timerq_t *timerq;      //  txn_ids by next timer deadline (owned)
     int *due;                   //  txn_ids due in this tick (owned)
     size_t due_slots;           //  its size

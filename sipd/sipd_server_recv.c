@@ -428,6 +428,13 @@ s_incoming_request (sipd_server_t *self, osip_message_t *msg,
         sipd_server_run (self);
         return;
     }
+    if (key && sipd_linger_has (self->ist_linger, key)) {
+        //  an ACK (or INVITE) retransmission for a Confirmed IST that
+        //  ended early (sipd_linger.h): absorbed, as libosip2 would
+        free (key);
+        osip_event_free (evt);
+        return;
+    }
     if (MSG_IS_ACK (msg)) {
         //  ACK for a 2xx: no transaction, straight to the TU
         free (key);
@@ -471,10 +478,18 @@ s_incoming_response (sipd_server_t *self, osip_message_t *msg,
                              msg->cseq ? msg->cseq->method : NULL, false);
     osip_transaction_t *found = key ? zhashx_lookup (self->client_map, key)
                                     : NULL;
+    //  a retransmitted final response for a Completed NICT that ended
+    //  early (sipd_linger.h): absorbed, as libosip2 would
+    bool absorbed = !found && key && sipd_linger_has (self->client_linger,
+                                                      key);
     free (key);
     if (found) {
         sipd_server_add_event (self, found, evt);
         sipd_server_run (self);
+        return;
+    }
+    if (absorbed) {
+        osip_event_free (evt);
         return;
     }
     int code = osip_message_get_status_code (msg);

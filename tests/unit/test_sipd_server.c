@@ -5,7 +5,9 @@
 //  transactions (send_request with responses reaching fn, CANCEL, the
 //  ICT's ACK for a non-2xx), a TCP connect failure reported as 503, and
 //  the transaction timers (client retransmissions until the response,
-//  server retransmissions of a final response until the ACK).
+//  server retransmissions of a final response until the ACK), and the
+//  retransmissions absorbed after a Confirmed IST or a Completed NICT
+//  ended early (sipd_linger).
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -471,6 +473,63 @@ test_timers (void **state)
     assert_null (after);
 }
 
+//  A NICT that got its 200 and an IST that got the ACK for its 486 end at
+//  once over UDP, their keys lingering for T4: a retransmitted 200 does
+//  not reach the client fn again, a retransmitted ACK (or INVITE) does
+//  not reach the TU, and nothing is sent in answer to either.
+static void
+test_linger_absorbs (void **state)
+{
+    s_test_t *t = *state;
+    sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP, .port = t->peer_port};
+    snprintf (dest.ip, sizeof dest.ip, "127.0.0.1");
+    osip_message_t *request = s_new_request (t, "BYE");
+    assert_true (sipd_server_send_request (t->server, &request, &dest,
+                                           s_on_response, t) > 0);
+    osip_message_t *got = s_peer_recv (t, 1000);
+    assert_non_null (got);
+    osip_message_t *ok = sipd_msg_response_new (got, 200, NULL);
+    osip_message_free (got);
+    s_peer_send_msg (t, ok);
+    for (int i = 0; i < 50 && t->response_count < 1; i++)
+        s_drive (t, 10);
+    assert_int_equal (t->response_count, 1);
+    s_peer_send_msg (t, ok);            //  the 200 again
+    s_drive (t, 200);
+    osip_message_free (ok);
+    assert_int_equal (t->response_count, 1);
+    assert_true (sipd_server_txn_count (t->server) >= 1);   //  its key
+
+    sipd_server_on_request (t->server, "INVITE", s_on_request, t);
+    sipd_server_on_request (t->server, "ACK", s_on_request, t);
+    s_peer_request (t, "INVITE", "z9hG4bKlinger", "INVITE", NULL);
+    for (int i = 0; i < 100 && t->txn_id < 0; i++)
+        s_drive (t, 10);
+    assert_true (t->txn_id > 0);
+    assert_int_equal (sipd_server_respond_code (t->server, t->txn_id, 486,
+                                                NULL),
+                      0);
+    int code = 0;
+    while (code != 486 && (got = s_peer_recv (t, 1000))) {  //  100, 486
+        code = osip_message_get_status_code (got);
+        osip_message_free (got);
+    }
+    assert_int_equal (code, 486);
+    s_peer_request (t, "ACK", "z9hG4bKlinger", "ACK", "x");
+    s_drive (t, 100);
+    t->txn_id = -1;
+    t->method[0] = 0;
+    s_peer_request (t, "ACK", "z9hG4bKlinger", "ACK", "x");
+    s_peer_request (t, "INVITE", "z9hG4bKlinger", "INVITE", NULL);
+    s_drive (t, 300);
+    assert_int_equal (t->txn_id, -1);
+    assert_string_equal (t->method, "");
+    osip_message_t *answer = s_peer_recv (t, 300);
+    assert_null (answer);
+    sipd_server_on_request (t->server, "INVITE", NULL, NULL);
+    sipd_server_on_request (t->server, "ACK", NULL, NULL);
+}
+
 static void
 test_client_invite_cancel (void **state)
 {
@@ -570,6 +629,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_client_tcp_refused, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_timers, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_linger_absorbs, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
