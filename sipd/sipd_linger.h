@@ -2,14 +2,12 @@
 //  deadline so that late retransmissions are absorbed.
 //
 //  An INVITE server transaction that got its ACK (Confirmed, RFC 3261
-//  §17.2.1) and a non-INVITE client transaction that got its final
-//  response (Completed, §17.1.2.2) only absorb retransmissions for T4
-//  (5 s) over UDP: timer I, timer K. Keeping the whole libosip2
-//  transaction for that (15 KB of struct, zeroed at creation, plus the
-//  request and response it holds) made them a large part of a call's
-//  memory traffic. sipd_server ends them at once and keeps their key
-//  here instead: what matches a lingering key is dropped, as the
-//  transaction would have absorbed it.
+//  §17.2.1) only absorbs ACK retransmissions for T4 (5 s) over UDP:
+//  timer I. Keeping the whole libosip2 transaction for that (15 KB of
+//  struct, zeroed at creation, plus the request and response it holds)
+//  made it a large part of a call's memory traffic. sipd_server ends it
+//  at once and keeps its key here instead: what matches a lingering key
+//  is dropped, as the transaction would have absorbed it.
 //
 //  Keys are added with non-decreasing deadlines in practice (every entry
 //  lingers T4); sipd_linger_expire still looks at every entry whose

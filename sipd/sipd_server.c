@@ -182,7 +182,7 @@ sipd_server_new (cm_daemon_t *daemon)
     self->ready = zlistx_new ();
     self->nist = sipd_nist_new ();
     self->ist_linger = sipd_linger_new ();
-    self->client_linger = sipd_linger_new ();
+
     self->timerq = sipd_timerq_new ();
     self->next_id = 1;
     self->allow_old = zlistx_new ();
@@ -260,6 +260,8 @@ sipd_server_new (cm_daemon_t *daemon)
         CM_LOG (CM_LOG_WARN, "server", "UDP stays on the main thread: "
                                        "its thread did not start");
     sipd_transport_on_close (self->transport, sipd_server_on_conn_closed, self);
+    sipd_transport_on_udp_error (self->transport, sipd_server_on_udp_error,
+                                 self);
 
     const char *events = cm_config_str (self->config, "ipc", "events");
     self->events = sipd_events_new (events, error, sizeof error);
@@ -329,7 +331,7 @@ sipd_server_destroy (sipd_server_t **self_p)
     zlistx_destroy (&self->ready);
     sipd_nist_destroy (&self->nist);
     sipd_linger_destroy (&self->ist_linger);
-    sipd_linger_destroy (&self->client_linger);
+
     sipd_timerq_destroy (&self->timerq);
     free (self->due);
     free (self);
@@ -419,8 +421,7 @@ sipd_server_txn_count (sipd_server_t *self)
 {
     assert (self);
     return zhashx_size (self->txns) + sipd_nist_size (self->nist)
-           + sipd_linger_size (self->ist_linger)
-           + sipd_linger_size (self->client_linger);
+           + sipd_linger_size (self->ist_linger);
 }
 
 size_t

@@ -149,9 +149,11 @@ s_due_timer (const osip_transaction_t *tr, const struct timeval *now)
 }
 
 //  A Confirmed IST or a Completed NICT (UDP: timer I or K armed) only
-//  absorbs retransmissions until that timer: end it now and let its key
-//  linger until the deadline instead (sipd_linger.h). Returns true when
-//  the transaction ended.
+//  absorbs retransmissions until that timer (sipd_linger.h): end it now.
+//  The IST's key lingers until the deadline, so that ACK retransmissions
+//  are not taken for the ACK of a 2xx; a response that matches no client
+//  transaction is dropped anyway unless it is a 2xx to INVITE, so the
+//  NICT needs nothing. Returns true when the transaction ended.
 static bool
 s_linger (sipd_server_t *self, osip_transaction_t *tr, s_txn_t *txn)
 {
@@ -160,9 +162,10 @@ s_linger (sipd_server_t *self, osip_transaction_t *tr, s_txn_t *txn)
     if ((!confirmed && !completed) || !txn->key)
         return false;   //  pre-RFC 3261 peers keep libosip2's matching
     int64_t deadline = s_next_deadline (tr);
-    sipd_linger_t *linger = confirmed ? self->ist_linger
-                                      : self->client_linger;
-    if (deadline < 0 || sipd_linger_add (linger, txn->key, deadline) != 0)
+    if (deadline < 0)
+        return false;
+    if (confirmed && sipd_linger_add (self->ist_linger, txn->key, deadline)
+                         != 0)
         return false;
     sipd_server_cb_kill (confirmed ? OSIP_IST_KILL_TRANSACTION
                                    : OSIP_NICT_KILL_TRANSACTION,
@@ -297,7 +300,6 @@ sipd_server_timer (zloop_t *loop, int timer_id, void *arg)
     osip_gettimeofday (&now, NULL);
     int64_t now_us = (int64_t) now.tv_sec * 1000000 + now.tv_usec;
     sipd_linger_expire (self->ist_linger, now_us);
-    sipd_linger_expire (self->client_linger, now_us);
     //  After a burst (a fleet of phones registering) thousands of
     //  transactions expire together 32 s later; give that memory back to
     //  the system instead of keeping the heap at its peak.

@@ -63,7 +63,6 @@ struct _sipd_server_t {
     zlistx_t *ready;            //  transactions with queued events
     sipd_nist_t *nist;          //  non-INVITE server transactions (owned)
     sipd_linger_t *ist_linger;  //  keys of Confirmed ISTs (owned)
-    sipd_linger_t *client_linger;   //  keys of Completed NICTs (owned)
     sipd_timerq_t *timerq;      //  txn_ids by next timer deadline (owned)
     int *due;                   //  txn_ids due in this tick (owned)
     size_t due_slots;           //  its size

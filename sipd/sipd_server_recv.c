@@ -478,20 +478,13 @@ s_incoming_response (sipd_server_t *self, osip_message_t *msg,
                              msg->cseq ? msg->cseq->method : NULL, false);
     osip_transaction_t *found = key ? zhashx_lookup (self->client_map, key)
                                     : NULL;
-    //  a retransmitted final response for a Completed NICT that ended
-    //  early (sipd_linger.h): absorbed, as libosip2 would
-    bool absorbed = !found && key && sipd_linger_has (self->client_linger,
-                                                      key);
     free (key);
     if (found) {
         sipd_server_add_event (self, found, evt);
         sipd_server_run (self);
         return;
     }
-    if (absorbed) {
-        osip_event_free (evt);
-        return;
-    }
+
     int code = osip_message_get_status_code (msg);
     if (code >= 200 && code < 300 && msg->cseq
         && strcmp (msg->cseq->method, "INVITE") == 0 && self->stray_fn)
@@ -596,8 +589,18 @@ sipd_server_parse (void *arg, const char *data, size_t size,
 {
     const sipd_server_t *self = arg;
     sipd_server_parsed_t *parsed = malloc (sizeof *parsed);
-    if (parsed)
-        s_parse (self, data, size, source, error, parsed);
+    if (!parsed)
+        return NULL;
+    s_parse (self, data, size, source, error, parsed);
+    if (parsed->code < 0) {
+        //  nothing to answer: dropped here, so that a flood of junk does
+        //  not take the loop thread's inbox
+        CM_LOG (CM_LOG_DEBUG, "server", "dropped %zu bytes from %s:%d: %s",
+                size, source->ip, source->port, parsed->result.reason);
+        osip_message_free (parsed->msg);
+        free (parsed);
+        return NULL;
+    }
     return parsed;
 }
 
@@ -620,6 +623,34 @@ sipd_server_drop (void *arg, void *item)
     free (parsed);
 }
 
+//  Client transactions still waiting for a final response whose peer is
+//  dest (a TCP connection when conn_id > 0, else a UDP address) learn it
+//  failed now (503) instead of at timer B/F. Returns how many.
+static size_t
+s_fail_clients (sipd_server_t *self, const sipd_source_t *dest)
+{
+    size_t failed = 0;
+    zlistx_t *all = zhashx_values (self->txns);
+    osip_transaction_t *tr = zlistx_first (all);
+    while (tr) {
+        s_txn_t *txn = osip_transaction_get_reserved1 (tr);
+        bool same = txn && txn->peer.transport == dest->transport
+                    && (dest->transport == SIPD_TRANSPORT_TCP
+                            ? txn->peer.conn_id == dest->conn_id
+                            : txn->peer.port == dest->port
+                                  && strcmp (txn->peer.ip, dest->ip) == 0);
+        if (same && txn->client && !txn->final_seen) {
+            txn->final_seen = true;
+            failed++;
+            if (txn->fn)
+                txn->fn (txn->arg, txn->id, NULL, 503);
+        }
+        tr = zlistx_next (all);
+    }
+    zlistx_destroy (&all);
+    return failed;
+}
+
 //  A TCP connection failed (connect refused, write error): client
 //  transactions waiting on it learn it now (503) instead of at timer B/F.
 void
@@ -628,18 +659,18 @@ sipd_server_on_conn_closed (void *arg, int conn_id, bool failed)
     sipd_server_t *self = arg;
     if (!failed)
         return;
-    zlistx_t *all = zhashx_values (self->txns);
-    osip_transaction_t *tr = zlistx_first (all);
-    while (tr) {
-        s_txn_t *txn = osip_transaction_get_reserved1 (tr);
-        if (txn && txn->client && !txn->final_seen
-            && txn->peer.transport == SIPD_TRANSPORT_TCP
-            && txn->peer.conn_id == conn_id) {
-            txn->final_seen = true;
-            if (txn->fn)
-                txn->fn (txn->arg, txn->id, NULL, 503);
-        }
-        tr = zlistx_next (all);
-    }
-    zlistx_destroy (&all);
+    sipd_source_t dest = {.transport = SIPD_TRANSPORT_TCP,
+                          .conn_id = conn_id};
+    s_fail_clients (self, &dest);
+}
+
+void
+sipd_server_on_udp_error (void *arg, const sipd_source_t *dest, int error)
+{
+    sipd_server_t *self = arg;
+    size_t failed = s_fail_clients (self, dest);
+    CM_LOG (failed ? CM_LOG_INFO : CM_LOG_DEBUG, "server",
+            "udp send to %s:%d refused: %s (%zu client transactions fail "
+            "with 503)",
+            dest->ip, dest->port, strerror (error), failed);
 }

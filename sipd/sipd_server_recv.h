@@ -59,6 +59,12 @@ void
 void
     sipd_server_drop (void *arg, void *item);
 
+//  The transport's UDP send-error callback (arg the server): client
+//  transactions to that address get 503 at once.
+void
+    sipd_server_on_udp_error (void *arg, const sipd_source_t *dest,
+                              int error);
+
 //  The transport's close callback (arg the server): client transactions
 //  on a failed TCP connection get 503 at once.
 void

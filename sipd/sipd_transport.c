@@ -67,6 +67,8 @@ struct _sipd_transport_t {
     sipd_transport_item_fn *deliver;    //  offload: deliver (loop thread)
     sipd_transport_item_fn *drop;       //  offload: drop (either thread)
     void *item_arg;             //  their argument
+    sipd_transport_udp_error_fn *udp_error_fn;  //  offload: send refused
+    void *udp_error_arg;        //  its argument
     sipd_transport_closed_fn *closed_fn;    //  close notification
     void *closed_arg;           //  its argument
 };
@@ -218,6 +220,18 @@ s_udpio_deliver (void *arg, void *item)
 {
     sipd_transport_t *self = arg;
     self->deliver (self->item_arg, item);
+}
+
+//  sipd_udpio handler: the kernel refused a datagram (loop thread).
+static void
+s_udpio_error (void *arg, const struct sockaddr_storage *addr, int error)
+{
+    sipd_transport_t *self = arg;
+    if (!self->udp_error_fn)
+        return;
+    sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP};
+    s_source_from (addr, &dest);
+    self->udp_error_fn (self->udp_error_arg, &dest, error);
 }
 
 //  sipd_udpio handler: free an undelivered item.
@@ -830,7 +844,8 @@ sipd_transport_offload_udp (sipd_transport_t *self,
     self->drop = drop;
     self->item_arg = arg;
     sipd_udpio_handler_t handler = {s_udpio_parse, s_udpio_deliver,
-                                    s_udpio_drop, self, UDP_SLOT};
+                                    s_udpio_drop, s_udpio_error, self,
+                                    UDP_SLOT};
     //  the loop stops reading the socket before the thread starts
     zmq_pollitem_t udp_item = {NULL, self->udp_fd, 0, 0};
     zloop_poller_end (self->loop, &udp_item);
@@ -843,6 +858,15 @@ sipd_transport_offload_udp (sipd_transport_t *self,
     free (self->udp_buf);       //  the thread has its own
     self->udp_buf = NULL;
     return 0;
+}
+
+void
+sipd_transport_on_udp_error (sipd_transport_t *self,
+                             sipd_transport_udp_error_fn *fn, void *arg)
+{
+    assert (self);
+    self->udp_error_fn = fn;
+    self->udp_error_arg = arg;
 }
 
 void

@@ -106,6 +106,17 @@ int
                                 sipd_transport_item_fn *deliver,
                                 sipd_transport_item_fn *drop, void *arg);
 
+//  Offloaded UDP only: a datagram to dest was refused by the kernel (errno
+//  value error), reported after sipd_transport_send returned 0 (one
+//  callback; fn NULL removes). Without the offload the send itself
+//  returns -1.
+typedef void (sipd_transport_udp_error_fn) (void *arg,
+                                            const sipd_source_t *dest,
+                                            int error);
+void
+    sipd_transport_on_udp_error (sipd_transport_t *self,
+                                 sipd_transport_udp_error_fn *fn, void *arg);
+
 //  Close connection conn_id after its queued output is written (or now).
 void
     sipd_transport_close (sipd_transport_t *self, int conn_id);

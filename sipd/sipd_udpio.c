@@ -1,10 +1,11 @@
 //  sipd_udpio — a UDP socket's reads and writes on a thread of their own.
 //  See sipd_udpio.h.
 //
-//  Two messages travel between the threads, on one inproc PAIR whose
-//  loop-thread end is bound here and whose actor end is connected by the
-//  actor (the zactor pipe carries only $TERM):
-//    actor -> loop: one frame, an array of item pointers (a burst);
+//  Messages travel between the threads on one inproc PAIR, both ends made
+//  and connected on the loop thread (the zactor pipe carries only $TERM):
+//    actor -> loop: one frame, a kind byte then its payload:
+//      'B' an array of item pointers (a burst),
+//      'E' an s_error_t (a datagram the kernel refused);
 //    loop -> actor: frame pairs [sockaddr][datagram], in sending order.
 //  The loop -> actor direction has no high-water mark, so the loop thread
 //  never blocks; the actor -> loop direction has UDPIO_INBOX bursts.
@@ -39,6 +40,15 @@ typedef struct {
     char *buf;                      //  UDPIO_SLOTS x slot bytes
 } s_shared_t;
 
+#define KIND_BURST 'B'
+#define KIND_ERROR 'E'
+
+//  A send error reported to the loop thread.
+typedef struct {
+    struct sockaddr_storage addr;   //  destination
+    int error;                      //  errno
+} s_error_t;
+
 struct _sipd_udpio_t {
     zloop_t *loop;                  //  borrowed
     s_shared_t shared;              //  the actor's (see above)
@@ -51,10 +61,27 @@ struct _sipd_udpio_t {
 // ---------------------------------------------------------------------
 //  Actor thread
 
-//  Write the datagrams of one message in order. A datagram the kernel
-//  refuses is logged and skipped (UDP gives no delivery promise anyway).
+//  Tell the loop thread that the datagram to addr was refused, unless its
+//  inbox is full (a report is advice: never wait for it).
 static void
-s_write (int fd, zmsg_t *msg)
+s_report (zsock_t *data, const struct sockaddr *addr, socklen_t len,
+          int error)
+{
+    byte frame[1 + sizeof (s_error_t)];
+    s_error_t report = {.error = error};
+    memcpy (&report.addr, addr,
+            len < sizeof report.addr ? len : sizeof report.addr);
+    frame[0] = KIND_ERROR;
+    memcpy (frame + 1, &report, sizeof report);
+    zmq_send (zsock_resolve (data), frame, sizeof frame, ZMQ_DONTWAIT);
+}
+
+//  Write the datagrams of one message in order. A datagram the kernel
+//  refuses is skipped and reported (UDP gives no delivery promise, but a
+//  client transaction to an unroutable address should fail now rather
+//  than at its timeout).
+static void
+s_write (int fd, zmsg_t *msg, zsock_t *data)
 {
     struct mmsghdr msgs[UDPIO_SEND_SLOTS];
     struct iovec iovs[UDPIO_SEND_SLOTS];
@@ -82,8 +109,10 @@ s_write (int fd, zmsg_t *msg)
             if (sent < 0 && errno == EINTR)
                 continue;
             if (sent <= 0) {
-                CM_LOG (CM_LOG_DEBUG, "transport", "udp send: %s",
+                CM_LOG (CM_LOG_INFO, "transport", "udp send: %s",
                         strerror (errno));
+                s_report (data, msgs[done].msg_hdr.msg_name,
+                          msgs[done].msg_hdr.msg_namelen, errno);
                 sent = 1;       //  skip the refused datagram
             }
             done += sent;
@@ -97,7 +126,7 @@ s_write_all (int fd, zsock_t *data)
 {
     zmsg_t *msg;
     while ((msg = zmsg_recv (data))) {     //  rcvtimeo 0: NULL when empty
-        s_write (fd, msg);
+        s_write (fd, msg, data);
         zmsg_destroy (&msg);
     }
 }
@@ -129,7 +158,11 @@ static bool
 s_hand_over (const s_shared_t *shared, zsock_t *pipe, zsock_t *data,
              void **items, size_t count)
 {
-    while (zmq_send (zsock_resolve (data), items, count * sizeof *items, 0)
+    byte frame[1 + UDPIO_BATCH * sizeof (void *)];
+    frame[0] = KIND_BURST;
+    memcpy (frame + 1, items, count * sizeof *items);
+    while (zmq_send (zsock_resolve (data), frame, 1 + count * sizeof *items,
+                     0)
            < 0) {
         if ((errno != EAGAIN && errno != EINTR) || s_term_asked (pipe, 0)) {
             s_drop (shared, items, count);
@@ -221,16 +254,29 @@ s_actor (zsock_t *pipe, void *args)
 // ---------------------------------------------------------------------
 //  Loop thread
 
-//  Call fn on each item of one burst frame (deliver, or drop at destroy).
+//  Deliver the items of a frame from the actor (or drop them: destroy);
+//  an error report goes to the error handler, unless dropping.
 static void
-s_each_item (zframe_t *frame, sipd_udpio_item_fn *fn, void *arg)
+s_each_item (sipd_udpio_t *self, zframe_t *frame, bool deliver)
 {
-    size_t count = zframe_size (frame) / sizeof (void *);
     const byte *bytes = zframe_data (frame);
+    size_t size = zframe_size (frame);
+    const sipd_udpio_handler_t *handler = &self->shared.handler;
+    if (size == 1 + sizeof (s_error_t) && bytes[0] == KIND_ERROR) {
+        s_error_t report;
+        memcpy (&report, bytes + 1, sizeof report);
+        if (deliver && handler->error)
+            handler->error (handler->arg, &report.addr, report.error);
+        return;
+    }
+    if (size < 1 || bytes[0] != KIND_BURST)
+        return;
+    sipd_udpio_item_fn *fn = deliver ? handler->deliver : handler->drop;
+    size_t count = (size - 1) / sizeof (void *);
     for (size_t i = 0; i < count; i++) {
         void *item;
-        memcpy (&item, bytes + i * sizeof item, sizeof item);
-        fn (arg, item);
+        memcpy (&item, bytes + 1 + i * sizeof item, sizeof item);
+        fn (handler->arg, item);
     }
 }
 
@@ -245,8 +291,7 @@ s_on_burst (zloop_t *loop, zsock_t *data, void *arg)
         zframe_t *frame = zframe_recv (data);  //  rcvtimeo 0
         if (!frame)
             break;
-        s_each_item (frame, self->shared.handler.deliver,
-                     self->shared.handler.arg);
+        s_each_item (self, frame, true);
         zframe_destroy (&frame);
     }
     self->in_burst = false;
@@ -322,8 +367,7 @@ sipd_udpio_destroy (sipd_udpio_t **self_p)
         zloop_reader_end (self->loop, self->data);
         zframe_t *frame;
         while ((frame = zframe_recv (self->data))) {
-            s_each_item (frame, self->shared.handler.drop,
-                         self->shared.handler.arg);
+            s_each_item (self, frame, false);
             zframe_destroy (&frame);
         }
         zsock_destroy (&self->data);

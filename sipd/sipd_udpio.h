@@ -38,10 +38,18 @@ typedef void *(sipd_udpio_parse_fn) (void *arg, const char *data, ssize_t n,
 //  either thread, so it must only free the item.
 typedef void (sipd_udpio_item_fn) (void *arg, void *item);
 
+//  Runs on the loop thread when the kernel refused a datagram to addr
+//  (errno value error: no route, EACCES, ...), after the fact. Reports
+//  that find the loop thread's inbox full are left out.
+typedef void (sipd_udpio_error_fn) (void *arg,
+                                    const struct sockaddr_storage *addr,
+                                    int error);
+
 typedef struct {
     sipd_udpio_parse_fn *parse;     //  actor thread
     sipd_udpio_item_fn *deliver;    //  loop thread
     sipd_udpio_item_fn *drop;       //  either thread, at shutdown
+    sipd_udpio_error_fn *error;     //  loop thread, or NULL
     void *arg;                      //  for all three
     size_t slot;                    //  receive buffer per datagram
 } sipd_udpio_handler_t;

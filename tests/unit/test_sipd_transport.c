@@ -17,6 +17,7 @@
 #include "../../sipd/sipd_transport.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@ typedef struct {
     int closed_conn;            //  last conn_id reported closed
     bool closed_failed;
     int echo_fd;                //  offload: answer every message (>= 0)
+    sipd_source_t refused;      //  offload: last send error's destination
+    int refused_error;          //  its errno (0: none)
     atomic_int dropped;         //  offload: items freed undelivered
 } s_test_t;
 
@@ -112,6 +115,14 @@ s_drop (void *arg, void *item)
     s_test_t *t = arg;
     atomic_fetch_add (&t->dropped, 1);
     free (item);
+}
+
+static void
+s_on_udp_error (void *arg, const sipd_source_t *dest, int error)
+{
+    s_test_t *t = arg;
+    t->refused = *dest;
+    t->refused_error = error;
 }
 
 static void
@@ -467,6 +478,26 @@ test_offload_destroy_drops (void **state)
     close (fd);
 }
 
+//  Offloaded: a datagram the kernel refuses (broadcast without
+//  SO_BROADCAST: EACCES) is accepted by sipd_transport_send and reported
+//  afterwards to on_udp_error with its destination.
+static void
+test_offload_send_error (void **state)
+{
+    s_test_t *t = *state;
+    sipd_transport_on_udp_error (t->transport, s_on_udp_error, t);
+    sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP,
+                          .ip = "255.255.255.255", .port = 5060};
+    assert_int_equal (sipd_transport_send (t->transport, &dest, "x", 1, NULL),
+                      0);
+    for (int i = 0; i < 100 && !t->refused_error; i++)
+        s_drive (t, 10);
+    assert_int_equal (t->refused_error, EACCES);
+    assert_string_equal (t->refused.ip, "255.255.255.255");
+    assert_int_equal (t->refused.port, 5060);
+    assert_int_equal (t->refused.transport, SIPD_TRANSPORT_UDP);
+}
+
 static void
 test_bind_errors (void **state)
 {
@@ -504,6 +535,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_offload_answers_in_order,
                                          s_setup_offload, s_teardown),
         cmocka_unit_test_setup_teardown (test_offload_destroy_drops,
+                                         s_setup_offload, s_teardown),
+        cmocka_unit_test_setup_teardown (test_offload_send_error,
                                          s_setup_offload, s_teardown),
         cmocka_unit_test_setup_teardown (test_tcp_framing, s_setup_offload,
                                          s_teardown),
