@@ -399,6 +399,21 @@ test_client_transaction (void **state)
     assert_null (bad);
 }
 
+//  The peer sends an INVITE with branch; the TU (s_on_request, which must
+//  be registered) answers it 486.
+static void
+s_peer_invite_rejected (s_test_t *t, const char *branch)
+{
+    t->txn_id = -1;
+    s_peer_request (t, "INVITE", branch, "INVITE", NULL);
+    for (int i = 0; i < 100 && t->txn_id < 0; i++)
+        s_drive (t, 10);
+    assert_true (t->txn_id > 0);
+    assert_int_equal (sipd_server_respond_code (t->server, t->txn_id, 486,
+                                                NULL),
+                      0);
+}
+
 //  Timers run from the deadline queue: a NICT over UDP retransmits its
 //  request (timer E, T1 = 500 ms) until a response, then stops; an IST
 //  retransmits its final non-2xx (timer G) until the ACK, then stops.
@@ -443,13 +458,7 @@ test_timers (void **state)
 
     //  IST: 486 to an INVITE, retransmitted until the ACK
     sipd_server_on_request (t->server, "INVITE", s_on_request, t);
-    s_peer_request (t, "INVITE", "z9hG4bKtimers", "INVITE", NULL);
-    for (int i = 0; i < 100 && t->txn_id < 0; i++)
-        s_drive (t, 10);
-    assert_true (t->txn_id > 0);
-    assert_int_equal (sipd_server_respond_code (t->server, t->txn_id, 486,
-                                                NULL),
-                      0);
+    s_peer_invite_rejected (t, "z9hG4bKtimers");
     int seen = 0;
     for (int i = 0; i < 3; i++) {
         osip_message_t *got = s_peer_recv (t, 2000);
@@ -501,13 +510,7 @@ test_linger_absorbs (void **state)
 
     sipd_server_on_request (t->server, "INVITE", s_on_request, t);
     sipd_server_on_request (t->server, "ACK", s_on_request, t);
-    s_peer_request (t, "INVITE", "z9hG4bKlinger", "INVITE", NULL);
-    for (int i = 0; i < 100 && t->txn_id < 0; i++)
-        s_drive (t, 10);
-    assert_true (t->txn_id > 0);
-    assert_int_equal (sipd_server_respond_code (t->server, t->txn_id, 486,
-                                                NULL),
-                      0);
+    s_peer_invite_rejected (t, "z9hG4bKlinger");
     int code = 0;
     while (code != 486 && (got = s_peer_recv (t, 1000))) {  //  100, 486
         code = osip_message_get_status_code (got);
