@@ -1,9 +1,22 @@
 //  sipd_journal — append-only CDR journal with at-least-once delivery to
 //  cdrd. See sipd_journal.h for the file format and the durability design.
 //
-//  In memory the journal keeps the pending CDRs in append order (a zlistx
-//  of entries, indexed by uniqueid) and the segments with how many pending
-//  CDRs each still holds. Sending is a sliding window: at most
+//  In memory the journal keeps the pending CDRs in append order, indexed
+//  by uniqueid (sipd_pending), and the segments with how many pending CDRs
+//  each still holds. A pending CDR is only its location: the segment, the
+//  byte offset and the length of the JSON of its C line. The segment files
+//  hold the JSON durably anyway, so it is read back (sipd_segreader, one
+//  pread of one line) when the CDR is resent or set aside. A long cdrd
+//  outage thus costs sipd about 100 bytes per CDR, not its JSON and more
+//  (~2 KB measured, docs/cdr.md). Entries never point into truncated
+//  data: the current segment is only truncated when nothing is pending,
+//  and a write that fails is cut back before any entry refers to it. A
+//  line that cannot be read back, or is not the C line of that uniqueid
+//  (the file was damaged), is logged once and its CDR stays pending,
+//  skipped by sending and tried again every retry_max_ms; the next start
+//  replays it from the file.
+//
+//  Sending is a sliding window: at most
 //  SIPD_JOURNAL_WINDOW `cdr` requests are outstanding; every ack frees a
 //  slot and the next pending CDR goes out. A timeout (cdrd down, message
 //  lost) pauses sending for the backoff time, which doubles per round up
@@ -22,6 +35,8 @@
 #include "sipd_journal.h"
 #include "cm_client.h"
 #include "cm_log.h"
+#include "sipd_pending.h"
+#include "sipd_segreader.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,15 +48,6 @@
 #include <unistd.h>
 
 #define TICK_MS 100             //  pump timer period
-
-typedef struct {
-    char *uniqueid;             //  CDR key (owned)
-    char *json;                 //  CDR JSON text, one line (owned)
-    const cm_cdr_t *fresh;      //  the CDR itself during its append
-                                //  (borrowed), else NULL
-    uint32_t segment;           //  segment holding the C line
-    bool in_flight;             //  a request is outstanding
-} s_entry_t;
 
 typedef struct {
     uint32_t seq;               //  segment number (file name)
@@ -58,9 +64,13 @@ struct _sipd_journal_t {
     zloop_t *loop;              //  borrowed
     cm_client_t *client;        //  DEALER to cdrd (owned)
     zactor_t *syncer;           //  fdatasync helper thread (owned)
-    zlistx_t *queue;            //  s_entry_t, append order (owned)
-    zhashx_t *index;            //  uniqueid -> queue handle (borrowed)
+    sipd_pending_t *queue;      //  pending CDRs, append order (owned)
+    sipd_pending_cdr_t *fresh;  //  the entry being appended (borrowed)
+    const cm_cdr_t *fresh_cdr;  //  its CDR during the append (borrowed)
     zlistx_t *segments;         //  s_segment_t, oldest first (owned)
+    sipd_segreader_t *reader;   //  reads pending CDRs back (owned)
+    size_t unreadable;          //  pending CDRs marked unreadable
+    int64_t unreadable_retry;   //  zclock_mono when they are tried again
     int fd;                     //  current segment, append only
     uint32_t seq;               //  current segment number
     off_t seg_bytes;            //  bytes written to the current segment
@@ -164,18 +174,6 @@ s_syncer (zsock_t *pipe, void *args)
 //  Helpers
 
 static void
-s_entry_destroy (s_entry_t **entry_p)
-{
-    s_entry_t *entry = *entry_p;
-    if (!entry)
-        return;
-    free (entry->uniqueid);
-    free (entry->json);
-    free (entry);
-    *entry_p = NULL;
-}
-
-static void
 s_segment_path (sipd_journal_t *self, uint32_t seq, char *buf, size_t size)
 {
     snprintf (buf, size, "%s/cdr-%010u.journal", self->dir, seq);
@@ -204,9 +202,14 @@ s_write (sipd_journal_t *self, const char *buf, size_t len)
         if (n <= 0) {
             CM_LOG (CM_LOG_ERROR, "journal", "write segment %u: %s",
                     self->seq, n < 0 ? strerror (errno) : "short write");
-            if (ftruncate (self->fd, self->seg_bytes) != 0)
+            if (ftruncate (self->fd, self->seg_bytes) != 0) {
                 CM_LOG (CM_LOG_ERROR, "journal", "truncate segment %u: %s",
                         self->seq, strerror (errno));
+                //  The torn bytes stay: later offsets count them.
+                struct stat st;
+                if (fstat (self->fd, &st) == 0)
+                    self->seg_bytes = st.st_size;
+            }
             return -1;
         }
         done += (size_t) n;
@@ -268,6 +271,7 @@ s_open_segment (sipd_journal_t *self, uint32_t seq)
 static void
 s_drop_segment (sipd_journal_t *self, s_segment_t *segment)
 {
+    sipd_segreader_forget (self->reader, segment->seq);
     char path[4096];
     s_segment_path (self, segment->seq, path, sizeof path);
     if (unlink (path) != 0 && errno != ENOENT)
@@ -275,6 +279,19 @@ s_drop_segment (sipd_journal_t *self, s_segment_t *segment)
                 strerror (errno));
     void *handle = zlistx_find (self->segments, segment);
     zlistx_delete (self->segments, handle);
+}
+
+//  Roll to a new segment when the current one is full; if that fails
+//  (logged), keep appending to the current one and try again next time.
+static void
+s_roll_if_full (sipd_journal_t *self)
+{
+    if (self->seg_records < SIPD_JOURNAL_SEGMENT_MAX)
+        return;
+    s_segment_t *old = s_segment (self, self->seq);
+    if (s_open_segment (self, self->seq + 1) == 0 && old
+        && old->pending == 0)
+        s_drop_segment (self, old);
 }
 
 //  ---------------------------------------------------------------------
@@ -285,31 +302,30 @@ static void s_pump (sipd_journal_t *self);
 //  Remove a pending entry from memory and from its segment's count.
 //  Returns the segment (NULL if unknown).
 static s_segment_t *
-s_forget (sipd_journal_t *self, void *handle)
+s_forget (sipd_journal_t *self, sipd_pending_cdr_t **cdr_p)
 {
-    s_entry_t *entry = (s_entry_t *) zlistx_handle_item (handle);
-    s_segment_t *segment = s_segment (self, entry->segment);
+    s_segment_t *segment = s_segment (self, (*cdr_p)->segment);
     if (segment && segment->pending)
         segment->pending--;
-    zhashx_delete (self->index, entry->uniqueid);
-    zlistx_delete (self->queue, handle);
+    if ((*cdr_p)->unreadable)
+        self->unreadable--;
+    sipd_pending_remove (self->queue, cdr_p);
     return segment;
 }
 
 //  The CDR is delivered: record it, forget it, compact.
 static void
-s_mark_acked (sipd_journal_t *self, void *handle)
+s_mark_acked (sipd_journal_t *self, sipd_pending_cdr_t **cdr_p)
 {
-    s_entry_t *entry = (s_entry_t *) zlistx_handle_item (handle);
     char line[CM_CDR_UNIQUEID_MAX + 4];
-    int len = snprintf (line, sizeof line, "A %s\n", entry->uniqueid);
+    int len = snprintf (line, sizeof line, "A %s\n", (*cdr_p)->uniqueid);
     if (s_write (self, line, (size_t) len) == 0)
         s_request_sync (self);
-    s_segment_t *segment = s_forget (self, handle);
+    s_segment_t *segment = s_forget (self, cdr_p);
     self->acked++;
     if (segment && segment->pending == 0 && segment->seq != self->seq)
         s_drop_segment (self, segment);
-    if (zlistx_size (self->queue) == 0 && self->seg_bytes > 0) {
+    if (sipd_pending_size (self->queue) == 0 && self->seg_bytes > 0) {
         //  Everything delivered: the current segment can be emptied.
         if (ftruncate (self->fd, 0) == 0) {
             self->seg_bytes = 0;
@@ -321,19 +337,88 @@ s_mark_acked (sipd_journal_t *self, void *handle)
     }
 }
 
-static void
-s_reject (sipd_journal_t *self, s_entry_t *entry, const char *reason)
+//  Read a pending CDR's C line back from its segment and parse its JSON.
+//  Returns the body (caller owns it) and, when text_p is not NULL, the JSON
+//  text (caller frees it). NULL when the line cannot be read or is not the
+//  C line of this uniqueid: logged at error level the first time, and the
+//  entry is marked unreadable (it stays pending).
+static json_t *
+s_read_body (sipd_journal_t *self, sipd_pending_cdr_t *cdr, char **text_p)
 {
+    const char *error = NULL;
+    json_t *body = NULL;
+    char *text = sipd_segreader_read (self->reader, cdr->segment,
+                                      cdr->offset, cdr->length, &error);
+    if (text) {
+        body = json_loads (text, 0, NULL);
+        const char *uniqueid
+            = json_string_value (json_object_get (body, "uniqueid"));
+        if (!uniqueid || !streq (uniqueid, cdr->uniqueid))
+            error = "not this CDR's line";
+    }
+    if (error) {
+        CM_LOG_CALL (cdr->unreadable ? CM_LOG_DEBUG : CM_LOG_ERROR, "journal",
+                     cdr->uniqueid,
+                     "cannot read CDR back from segment %u at %" PRIu64
+                     ": %s; it stays pending",
+                     cdr->segment, cdr->offset, error);
+        if (!cdr->unreadable && self->unreadable++ == 0)
+            self->unreadable_retry = zclock_mono () + self->retry_max_ms;
+        cdr->unreadable = true;
+        json_decref (body);
+        free (text);
+        return NULL;
+    }
+    if (cdr->unreadable)
+        self->unreadable--;
+    cdr->unreadable = false;
+    if (text_p)
+        *text_p = text;
+    else
+        free (text);
+    return body;
+}
+
+//  Set a rejected CDR aside in cdr-rejected.jsonl for an operator.
+//  Returns -1 when its JSON cannot be read back (it stays pending).
+static int
+s_reject (sipd_journal_t *self, sipd_pending_cdr_t *cdr, const char *reason)
+{
+    char *text = NULL;
+    json_t *body = s_read_body (self, cdr, &text);
+    if (!body)
+        return -1;
+    json_decref (body);
     CM_LOG (CM_LOG_ERROR, "journal",
             "cdrd refused CDR %s for good (%s); kept in cdr-rejected.jsonl",
-            entry->uniqueid, reason ? reason : "no reason");
+            cdr->uniqueid, reason ? reason : "no reason");
     char path[4096];
     snprintf (path, sizeof path, "%s/cdr-rejected.jsonl", self->dir);
     FILE *file = fopen (path, "a");
     if (file) {
-        fprintf (file, "%s\n", entry->json);
+        fprintf (file, "%s\n", text);
         fclose (file);
     }
+    free (text);
+    return 0;
+}
+
+//  No ack (timeout or transient error): back off once per round.
+static void
+s_back_off (sipd_journal_t *self, const char *uniqueid, const char *type)
+{
+    int64_t now = zclock_mono ();
+    if (self->next_send > now)
+        return;
+    CM_LOG (CM_LOG_WARN, "journal",
+            "no ack from cdrd for %s (%s); %zu pending, retry in %d ms",
+            uniqueid, type ? type : "timeout",
+            sipd_pending_size (self->queue), self->backoff_ms);
+    self->next_send = now + self->backoff_ms;
+    self->window = 1;
+    self->backoff_ms = self->backoff_ms * 2 > self->retry_max_ms
+                           ? self->retry_max_ms
+                           : self->backoff_ms * 2;
 }
 
 static void
@@ -343,81 +428,87 @@ s_on_reply (cm_msg_t *reply, void *arg)
     sipd_journal_t *self = request->journal;
     if (self->closing)
         goto out;
-    void *handle = zhashx_lookup (self->index, request->uniqueid);
-    s_entry_t *entry = handle ? (s_entry_t *) zlistx_handle_item (handle)
-                              : NULL;
-    if (entry && entry->in_flight) {
-        entry->in_flight = false;
+    sipd_pending_cdr_t *cdr = sipd_pending_lookup (self->queue,
+                                                   request->uniqueid);
+    if (cdr && cdr->in_flight) {
+        cdr->in_flight = false;
         self->in_flight--;
     }
     const char *type = reply ? cm_msg_type (reply) : NULL;
     const char *uniqueid = reply ? cm_msg_get_str (reply, "uniqueid") : NULL;
     if (type && streq (type, "ack") && uniqueid
         && streq (uniqueid, request->uniqueid)) {
-        if (entry)
-            s_mark_acked (self, handle);
+        if (cdr)
+            s_mark_acked (self, &cdr);
         self->backoff_ms = self->retry_min_ms;
         self->next_send = 0;
         self->window = SIPD_JOURNAL_WINDOW;
     }
-    else if (type && streq (type, "error") && entry
+    else if (type && streq (type, "error") && cdr
              && json_is_false (json_object_get (cm_msg_body (reply),
                                                 "retry"))) {
-        s_reject (self, entry, cm_msg_get_str (reply, "error"));
-        s_mark_acked (self, handle);
+        if (s_reject (self, cdr, cm_msg_get_str (reply, "error")) == 0)
+            s_mark_acked (self, &cdr);
     }
-    else {
-        //  Timeout or transient error: back off once per round.
-        int64_t now = zclock_mono ();
-        if (self->next_send <= now) {
-            CM_LOG (CM_LOG_WARN, "journal",
-                    "no ack from cdrd for %s (%s); %zu pending, retry in "
-                    "%d ms",
-                    request->uniqueid, type ? type : "timeout",
-                    zlistx_size (self->queue), self->backoff_ms);
-            self->next_send = now + self->backoff_ms;
-            self->window = 1;
-            self->backoff_ms = self->backoff_ms * 2 > self->retry_max_ms
-                                   ? self->retry_max_ms
-                                   : self->backoff_ms * 2;
-        }
-    }
+    else
+        s_back_off (self, request->uniqueid, type);
     s_pump (self);
 out:
     free (request->uniqueid);
     free (request);
 }
 
-//  Send pending CDRs, oldest first, while the window has room.
+//  Send one pending CDR. The CDR being appended is turned into the body
+//  directly; a resend or a replayed one is read back from its C line.
+//  Returns 0 when sent or skipped as unreadable, -1 when sending must
+//  pause.
+static int
+s_send (sipd_journal_t *self, sipd_pending_cdr_t *cdr)
+{
+    json_t *body = NULL;
+    if (cdr == self->fresh)
+        body = cm_cdr_to_json (self->fresh_cdr);
+    else {
+        body = s_read_body (self, cdr, NULL);
+        if (!body)
+            return 0;       //  logged; skipped until the next retry round
+    }
+    s_request_t *request = (s_request_t *) zmalloc (sizeof (s_request_t));
+    request->journal = self;
+    request->uniqueid = strdup (cdr->uniqueid);
+    if (!body
+        || cm_client_request (self->client, "cdr", &body, self->timeout_ms,
+                              s_on_reply, request)
+               != 0) {
+        json_decref (body);
+        free (request->uniqueid);
+        free (request);
+        self->next_send = zclock_mono () + self->backoff_ms;
+        return -1;
+    }
+    cdr->in_flight = true;
+    self->in_flight++;
+    return 0;
+}
+
+//  Send pending CDRs, oldest first, while the window has room. CDRs that
+//  could not be read back are skipped, except once per retry_max_ms.
 static void
 s_pump (sipd_journal_t *self)
 {
-    if (self->closing || zclock_mono () < self->next_send)
+    int64_t now = zclock_mono ();
+    if (self->closing || now < self->next_send)
         return;
-    for (s_entry_t *entry = (s_entry_t *) zlistx_first (self->queue);
-         entry && self->in_flight < self->window;
-         entry = (s_entry_t *) zlistx_next (self->queue)) {
-        if (entry->in_flight)
+    bool retry_unreadable = self->unreadable
+                            && now >= self->unreadable_retry;
+    if (retry_unreadable)
+        self->unreadable_retry = now + self->retry_max_ms;
+    for (sipd_pending_cdr_t *cdr = sipd_pending_first (self->queue);
+         cdr && self->in_flight < self->window; cdr = cdr->next) {
+        if (cdr->in_flight || (cdr->unreadable && !retry_unreadable))
             continue;
-        //  A fresh CDR is turned into the body directly; a resend or a
-        //  replayed one is parsed from its journal line.
-        json_t *body = entry->fresh ? cm_cdr_to_json (entry->fresh)
-                                    : json_loads (entry->json, 0, NULL);
-        s_request_t *request = (s_request_t *) zmalloc (sizeof (s_request_t));
-        request->journal = self;
-        request->uniqueid = strdup (entry->uniqueid);
-        if (!body
-            || cm_client_request (self->client, "cdr", &body, self->timeout_ms,
-                                  s_on_reply, request)
-                   != 0) {
-            json_decref (body);
-            free (request->uniqueid);
-            free (request);
-            self->next_send = zclock_mono () + self->backoff_ms;
+        if (s_send (self, cdr) != 0)
             return;
-        }
-        entry->in_flight = true;
-        self->in_flight++;
     }
 }
 
@@ -450,25 +541,48 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
 //  ---------------------------------------------------------------------
 //  Replay
 
-//  Queue a CDR read from a segment or appended now. Takes ownership of
-//  json. Returns -1 when the uniqueid is already pending.
-static int
-s_enqueue (sipd_journal_t *self, const char *uniqueid, char *json,
-           uint32_t seq)
+//  Queue a CDR whose JSON (length bytes) was just written or replayed at
+//  offset in segment seq. Returns the entry (borrowed), or NULL when the
+//  uniqueid is already pending.
+static sipd_pending_cdr_t *
+s_enqueue (sipd_journal_t *self, const char *uniqueid, uint32_t seq,
+           uint64_t offset, size_t length)
 {
-    if (zhashx_lookup (self->index, uniqueid)) {
-        free (json);
-        return -1;
-    }
-    s_entry_t *entry = (s_entry_t *) zmalloc (sizeof (s_entry_t));
-    entry->uniqueid = strdup (uniqueid);
-    entry->json = json;
-    entry->segment = seq;
-    void *handle = zlistx_add_end (self->queue, entry);
-    zhashx_insert (self->index, uniqueid, handle);
-    s_segment_t *segment = s_segment (self, seq);
+    sipd_pending_cdr_t *cdr = sipd_pending_add (self->queue, uniqueid, seq,
+                                                offset, length);
+    s_segment_t *segment = cdr ? s_segment (self, seq) : NULL;
     if (segment)
         segment->pending++;
+    return cdr;
+}
+
+//  Replay one complete line (LF replaced by NUL, len bytes before it)
+//  that starts at offset in segment seq. Returns -1 (with the reason in
+//  error) when it is not a usable A or C line.
+static int
+s_replay_line (sipd_journal_t *self, uint32_t seq, const char *line,
+               size_t len, uint64_t offset, char *error, size_t size)
+{
+    if (memchr (line, '\0', len)) {
+        snprintf (error, size, "NUL byte in line");
+        return -1;
+    }
+    if (line[0] == 'A' && line[1] == ' ') {
+        sipd_pending_cdr_t *cdr = sipd_pending_lookup (self->queue, line + 2);
+        if (cdr)
+            s_forget (self, &cdr);
+        return 0;
+    }
+    if (line[0] != 'C' || line[1] != ' ') {
+        snprintf (error, size, "unknown line type");
+        return -1;
+    }
+    cm_cdr_t *cdr = cm_cdr_decode_json (line + 2, error, size);
+    if (!cdr)
+        return -1;
+    //  Only where the JSON lies is kept; a resend reads it back.
+    s_enqueue (self, cm_cdr_uniqueid (cdr), seq, offset + 2, len - 2);
+    cm_cdr_destroy (&cdr);
     return 0;
 }
 
@@ -491,7 +605,10 @@ s_replay_segment (sipd_journal_t *self, uint32_t seq)
     size_t size = 0;
     ssize_t len;
     size_t lineno = 0, bad = 0;
+    uint64_t offset = 0;        //  where the line read next starts
     while ((len = getline (&line, &size, file)) > 0) {
+        uint64_t start = offset;
+        offset += (uint64_t) len;
         lineno++;
         char error[256] = "";
         if (line[len - 1] != '\n') {
@@ -499,24 +616,13 @@ s_replay_segment (sipd_journal_t *self, uint32_t seq)
             continue;
         }
         line[len - 1] = '\0';
-        if (line[0] == 'A' && line[1] == ' ') {
-            void *handle = zhashx_lookup (self->index, line + 2);
-            if (handle)
-                s_forget (self, handle);
-            continue;
-        }
-        cm_cdr_t *cdr = line[0] == 'C' && line[1] == ' '
-                            ? cm_cdr_decode_json (line + 2, error,
-                                                  sizeof error)
-                            : NULL;
-        if (!cdr) {
+        if (s_replay_line (self, seq, line, (size_t) len - 1, start, error,
+                           sizeof error)
+            != 0) {
             CM_LOG (CM_LOG_WARN, "journal", "%s:%zu: skipped: %s", path,
-                    lineno, *error ? error : "unknown line type");
+                    lineno, *error ? error : "unusable line");
             bad++;
-            continue;
         }
-        s_enqueue (self, cm_cdr_uniqueid (cdr), strdup (line + 2), seq);
-        cm_cdr_destroy (&cdr);
     }
     free (line);
     fclose (file);
@@ -604,9 +710,8 @@ sipd_journal_new (const char *spool_dir, const char *cdrd_endpoint,
     self->dir = strdup (spool_dir);
     self->loop = loop;
     self->fd = -1;
-    self->queue = zlistx_new ();
-    zlistx_set_destructor (self->queue, (zlistx_destructor_fn *) s_entry_destroy);
-    self->index = zhashx_new ();
+    self->queue = sipd_pending_new ();
+    self->reader = sipd_segreader_new (spool_dir);
     self->segments = zlistx_new ();
     zlistx_set_destructor (self->segments, (zlistx_destructor_fn *) zstr_free);
     self->timeout_ms = 5000;
@@ -629,9 +734,9 @@ sipd_journal_new (const char *spool_dir, const char *cdrd_endpoint,
     zstr_sendx (self->syncer, "SYNCDIR", self->dir, NULL);
     zloop_reader (loop, zactor_sock (self->syncer), s_on_synced, self);
     self->timer_id = zloop_timer (loop, TICK_MS, 0, s_on_tick, self);
-    if (zlistx_size (self->queue))
+    if (sipd_pending_size (self->queue))
         CM_LOG (CM_LOG_INFO, "journal", "replaying %zu unacknowledged CDR(s)",
-                zlistx_size (self->queue));
+                sipd_pending_size (self->queue));
     s_pump (self);
     return self;
 }
@@ -655,12 +760,12 @@ sipd_journal_destroy (sipd_journal_t **self_p)
             CM_LOG (CM_LOG_WARN, "journal", "fdatasync: %s", strerror (errno));
         close (self->fd);
     }
-    if (zlistx_size (self->queue))
+    sipd_segreader_destroy (&self->reader);
+    if (sipd_pending_size (self->queue))
         CM_LOG (CM_LOG_INFO, "journal",
                 "%zu CDR(s) not yet acknowledged stay in %s",
-                zlistx_size (self->queue), self->dir);
-    zhashx_destroy (&self->index);
-    zlistx_destroy (&self->queue);
+                sipd_pending_size (self->queue), self->dir);
+    sipd_pending_destroy (&self->queue);
     zlistx_destroy (&self->segments);
     free (self->dir);
     free (self);
@@ -689,20 +794,19 @@ sipd_journal_append (sipd_journal_t *self, cm_cdr_t **cdr_p)
                      "invalid CDR not journaled (%s): %s", error, json);
         goto out;
     }
-    if (zhashx_lookup (self->index, cm_cdr_uniqueid (cdr))) {
+    if (sipd_pending_lookup (self->queue, cm_cdr_uniqueid (cdr))) {
         CM_LOG_CALL (CM_LOG_ERROR, "journal", cm_cdr_uniqueid (cdr),
                      "duplicate uniqueid not journaled: %s", json);
         goto out;
     }
-    if (self->seg_records >= SIPD_JOURNAL_SEGMENT_MAX) {
-        //  Roll to a new segment; if that fails (logged), keep appending
-        //  to the current one and try again next time.
-        s_segment_t *old = s_segment (self, self->seq);
-        if (s_open_segment (self, self->seq + 1) == 0 && old
-            && old->pending == 0)
-            s_drop_segment (self, old);
-    }
     size_t len = strlen (json);
+    if (len > SIPD_PENDING_LENGTH_MAX) {
+        CM_LOG_CALL (CM_LOG_ERROR, "journal", cm_cdr_uniqueid (cdr),
+                     "CDR of %zu bytes too long to journal: %s", len, json);
+        goto out;
+    }
+    s_roll_if_full (self);
+    uint64_t offset = (uint64_t) self->seg_bytes + 2;   //  after "C "
     char *line = (char *) zmalloc (len + 4);
     memcpy (line, "C ", 2);
     memcpy (line + 2, json, len);
@@ -715,19 +819,14 @@ sipd_journal_append (sipd_journal_t *self, cm_cdr_t **cdr_p)
         goto out;
     }
     self->seg_records++;
-    void *handle = NULL;
-    if (s_enqueue (self, cm_cdr_uniqueid (cdr), json, self->seq) == 0)
-        handle = zhashx_lookup (self->index, cm_cdr_uniqueid (cdr));
-    json = NULL;
-    s_entry_t *entry = handle ? (s_entry_t *) zlistx_handle_item (handle)
-                              : NULL;
     //  Its first send builds the body from the CDR, not from the line.
-    if (entry)
-        entry->fresh = cdr;
+    self->fresh = s_enqueue (self, cm_cdr_uniqueid (cdr), self->seq, offset,
+                             len);
+    self->fresh_cdr = cdr;
     s_request_sync (self);
     s_pump (self);
-    if (entry)
-        entry->fresh = NULL;
+    self->fresh = NULL;
+    self->fresh_cdr = NULL;
     rc = 0;
 out:
     free (json);
@@ -739,7 +838,7 @@ size_t
 sipd_journal_pending (sipd_journal_t *self)
 {
     assert (self);
-    return zlistx_size (self->queue);
+    return sipd_pending_size (self->queue);
 }
 
 uint64_t
@@ -775,7 +874,7 @@ sipd_journal_status (sipd_journal_t *self, json_t *body)
     assert (self);
     assert (body);
     json_object_set_new (body, "cdr_pending",
-                         json_integer ((json_int_t) zlistx_size (self->queue)));
+                         json_integer ((json_int_t) sipd_pending_size (self->queue)));
     json_object_set_new (body, "cdr_acked",
                          json_integer ((json_int_t) self->acked));
     json_object_set_new (body, "cdr_synced",

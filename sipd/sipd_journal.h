@@ -30,6 +30,11 @@
 //  so the journal is compacted without rewriting files. On start-up the
 //  existing segments are replayed and a new segment is begun (a torn tail
 //  in an old segment is never appended to).
+//
+//  Memory: a pending CDR is not held in memory, only where its JSON lies
+//  in the journal (segment, offset, length) and its uniqueid; a resend
+//  reads the JSON back from the segment file. A CDR whose line can no
+//  longer be read back (a damaged file) stays pending and is logged.
 
 #ifndef SIPD_JOURNAL_H_INCLUDED
 #define SIPD_JOURNAL_H_INCLUDED
