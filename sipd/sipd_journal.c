@@ -35,6 +35,7 @@
 #include "sipd_journal.h"
 #include "cm_client.h"
 #include "cm_log.h"
+#include "sipd_journal_sync.h"
 #include "sipd_pending.h"
 #include "sipd_segreader.h"
 
@@ -89,86 +90,6 @@ struct _sipd_journal_t {
     int timer_id;               //  pump timer
     bool closing;               //  destroy in progress
 };
-
-//  ---------------------------------------------------------------------
-//  Sync actor: one thread doing fdatasync on request, coalescing.
-//  Commands:
-//      "SYNC" path write_seq   sync the current segment, then reply
-//                              "SYNCED" write_seq
-//      "SYNCFILE" path         also sync this (rolled) segment; no reply
-//      "SYNCDIR" dir           fsync the directory (a segment was created)
-//  Whatever is queued is handled as one batch: every file once, then the
-//  directory, then the reply, so SYNCED means "all writes up to write_seq
-//  are on disk". The loop keeps at most one SYNC outstanding, so the pipe
-//  never fills up and sending to it never blocks the loop.
-
-static void
-s_sync_path (const char *path, bool directory)
-{
-    int fd = open (path, (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY)
-                             | O_CLOEXEC);
-    if (fd < 0)
-        return;     //  segment already unlinked: all its CDRs were acked
-    if ((directory ? fsync (fd) : fdatasync (fd)) != 0)
-        CM_LOG (CM_LOG_ERROR, "journal", "fsync %s: %s", path,
-                strerror (errno));
-    close (fd);
-}
-
-static void
-s_syncer (zsock_t *pipe, void *args)
-{
-    zsock_signal (pipe, 0);
-    bool terminated = false;
-    zlistx_t *files = zlistx_new ();
-    zlistx_set_destructor (files, (zlistx_destructor_fn *) zstr_free);
-    zlistx_set_comparator (files, (zlistx_comparator_fn *) strcmp);
-    while (!terminated) {
-        zmsg_t *msg = zmsg_recv (pipe);
-        if (!msg)
-            break;
-        char *dir = NULL, *seq = NULL;
-        while (msg) {
-            char *command = zmsg_popstr (msg);
-            char *path = zmsg_popstr (msg);
-            if (command && streq (command, "$TERM"))
-                terminated = true;
-            else if (command && path && streq (command, "SYNCDIR")) {
-                zstr_free (&dir);
-                dir = path;
-                path = NULL;
-            }
-            else if (command && path
-                     && (streq (command, "SYNC")
-                         || streq (command, "SYNCFILE"))) {
-                if (streq (command, "SYNC")) {
-                    zstr_free (&seq);
-                    seq = zmsg_popstr (msg);
-                }
-                if (!zlistx_find (files, path)) {
-                    zlistx_add_end (files, path);
-                    path = NULL;
-                }
-            }
-            zstr_free (&path);
-            zstr_free (&command);
-            zmsg_destroy (&msg);
-            if (!terminated && (zsock_events (pipe) & ZMQ_POLLIN))
-                msg = zmsg_recv (pipe);
-        }
-        for (const char *path = (const char *) zlistx_first (files); path;
-             path = (const char *) zlistx_next (files))
-            s_sync_path (path, false);
-        zlistx_purge (files);
-        if (dir)
-            s_sync_path (dir, true);
-        if (seq && !terminated)
-            zstr_sendx (pipe, "SYNCED", seq, NULL);
-        zstr_free (&seq);
-        zstr_free (&dir);
-    }
-    zlistx_destroy (&files);
-}
 
 //  ---------------------------------------------------------------------
 //  Helpers
@@ -730,7 +651,7 @@ sipd_journal_new (const char *spool_dir, const char *cdrd_endpoint,
         sipd_journal_destroy (&self);
         return NULL;
     }
-    self->syncer = zactor_new (s_syncer, NULL);
+    self->syncer = zactor_new (sipd_journal_syncer, NULL);
     zstr_sendx (self->syncer, "SYNCDIR", self->dir, NULL);
     zloop_reader (loop, zactor_sock (self->syncer), s_on_synced, self);
     self->timer_id = zloop_timer (loop, TICK_MS, 0, s_on_tick, self);
