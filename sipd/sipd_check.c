@@ -247,55 +247,84 @@ s_routing_name (const char *line)
 
 #define MULTIPART_HEADER "X-Sipd-Multipart-Type"
 
+//  When the header line p..eol is a Content-Type (or "c") whose value
+//  starts with "multipart", its colon; else NULL.
+static const char *
+s_multipart_colon (const char *p, const char *eol)
+{
+    //  only "Content-Type" and "c" are looked at
+    const char *colon = *p == 'c' || *p == 'C'
+                            ? memchr (p, ':', (size_t) (eol - p))
+                            : NULL;
+    if (!colon)
+        return NULL;
+    size_t name = (size_t) (colon - p);
+    while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t'))
+        name--;
+    bool type = (name == 12 && strncasecmp (p, "content-type", 12) == 0)
+                || (name == 1 && (*p == 'c' || *p == 'C'));
+    const char *v = colon + 1;
+    while (v < eol && (*v == ' ' || *v == '\t'))
+        v++;
+    return type && eol - v >= 9 && strncasecmp (v, "multipart", 9) == 0
+               ? colon
+               : NULL;
+}
+
 //  libosip2 5.3 leaks memory when a multipart body has a broken part
-//  (osip_body_parse_mime), which a peer could repeat at will. So a
-//  multipart Content-Type is renamed before parsing and restored after:
-//  the body stays one opaque part. Returns a new text (caller frees) or
-//  NULL when there is no multipart Content-Type.
+//  (osip_body_parse_mime, osip_body_set_contenttype), which a peer could
+//  repeat at will. So every multipart Content-Type header is renamed
+//  before parsing (the first is restored after): the body stays one
+//  opaque part. Returns a new text (caller frees) or NULL when there is
+//  no multipart Content-Type.
 static char *
 s_hide_multipart (const char *text, size_t len, size_t *new_len_p)
 {
     const char *end = text + len;
-    const char *p = text;
+    size_t extra = strlen (MULTIPART_HEADER);
     //  skip the start line
-    const char *eol = memchr (p, '\n', len);
+    const char *eol = memchr (text, '\n', len);
     if (!eol)
         return NULL;
-    p = eol + 1;
-    while (p < end && *p != '\r' && *p != '\n') {
-        eol = memchr (p, '\n', (size_t) (end - p));
-        if (!eol)
-            eol = end;
-        //  only "Content-Type" and "c" are looked at
-        const char *colon = *p == 'c' || *p == 'C'
-                                ? memchr (p, ':', (size_t) (eol - p))
-                                : NULL;
-        if (colon) {
-            size_t name = (size_t) (colon - p);
-            while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t'))
-                name--;
-            bool type = (name == 12 && strncasecmp (p, "content-type", 12) == 0)
-                        || (name == 1 && (*p == 'c' || *p == 'C'));
-            const char *v = colon + 1;
-            while (v < eol && (*v == ' ' || *v == '\t'))
-                v++;
-            if (type && eol - v >= 9 && strncasecmp (v, "multipart", 9) == 0) {
-                size_t head = (size_t) (p - text);
-                size_t tail = len - (size_t) (colon - text);
-                size_t extra = strlen (MULTIPART_HEADER);
-                char *copy = malloc (head + extra + tail + 1);
-                assert (copy);
-                memcpy (copy, text, head);
-                memcpy (copy + head, MULTIPART_HEADER, extra);
-                memcpy (copy + head + extra, colon, tail);
-                copy[head + extra + tail] = 0;
-                *new_len_p = head + extra + tail;
-                return copy;
+    const char *headers = eol + 1;
+    //  pass 1: how many; pass 2: copy with their names replaced
+    size_t count = 0;
+    char *copy = NULL;
+    char *out = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *p = headers;
+        const char *copied = text;   //  text before this is in copy
+        while (p < end && *p != '\r' && *p != '\n') {
+            eol = memchr (p, '\n', (size_t) (end - p));
+            if (!eol)
+                eol = end;
+            const char *colon = s_multipart_colon (p, eol);
+            if (colon && pass == 0)
+                count++;
+            else if (colon) {
+                memcpy (out, copied, (size_t) (p - copied));
+                out += p - copied;
+                memcpy (out, MULTIPART_HEADER, extra);
+                out += extra;
+                copied = colon;
             }
+            p = eol + 1;
         }
-        p = eol + 1;
+        if (pass == 0) {
+            if (count == 0)
+                return NULL;
+            copy = malloc (len + count * extra + 1);
+            assert (copy);
+            out = copy;
+        }
+        else {
+            memcpy (out, copied, (size_t) (end - copied));
+            out += end - copied;
+            *out = 0;
+        }
     }
-    return NULL;
+    *new_len_p = (size_t) (out - copy);
+    return copy;
 }
 
 //  Parse text as a message. Returns it or NULL.
