@@ -17,6 +17,17 @@
 SC=$TOP/tests/sipp/calls
 declare -A SIPP_PIDS
 
+# calls_start — how a SIPp call test begins: SIPp and python3 needed (else
+# skip), the default config plus the overrides on stdin, sipd running and
+# the SIPp ports picked (calls_ports).
+calls_start() {
+    need sipp python3
+    tst_init
+    tst_config
+    start_daemon sipd
+    calls_ports
+}
+
 calls_ports() {
     local ports
     ports=($(tst_ports 4)) || fail "no free ports"

@@ -52,6 +52,17 @@ _phone_host() {
 }
 
 # phones_need baresip|linphonec ... — skip the test when a softphone or sox is missing.
+# phones_start PHONE... — how a real-phone test begins: the test set up, the
+# phones' programs needed (else skip), the default config, cdrd and sipd
+# running.
+phones_start() {
+    tst_init
+    phones_need "$@"
+    tst_config </dev/null
+    start_daemon cdrd
+    start_daemon sipd
+}
+
 phones_need() {
     local t
     for t in "$@" sox stdbuf timeout; do

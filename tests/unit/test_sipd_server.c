@@ -361,16 +361,27 @@ s_new_request (s_test_t *t, const char *method)
     return request;
 }
 
+//  The server sends a new method request to the peer over UDP (a client
+//  transaction reporting to s_on_response). Returns its txn_id.
+static int
+s_send_to_peer (s_test_t *t, const char *method)
+{
+    sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP, .port = t->peer_port};
+    snprintf (dest.ip, sizeof dest.ip, "127.0.0.1");
+    osip_message_t *request = s_new_request (t, method);
+    int txn = sipd_server_send_request (t->server, &request, &dest,
+                                        s_on_response, t);
+    assert_null (request);      //  taken, sent or not
+    return txn;
+}
+
 static void
 test_client_transaction (void **state)
 {
     s_test_t *t = *state;
     sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP, .port = t->peer_port};
     snprintf (dest.ip, sizeof dest.ip, "127.0.0.1");
-    osip_message_t *request = s_new_request (t, "OPTIONS");
-    int txn = sipd_server_send_request (t->server, &request, &dest,
-                                        s_on_response, t);
-    assert_null (request);
+    int txn = s_send_to_peer (t, "OPTIONS");
     assert_true (txn > 0);
     osip_message_t *got = s_peer_recv (t, 1000);
     assert_non_null (got);
@@ -421,11 +432,7 @@ static void
 test_timers (void **state)
 {
     s_test_t *t = *state;
-    sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP, .port = t->peer_port};
-    snprintf (dest.ip, sizeof dest.ip, "127.0.0.1");
-    osip_message_t *request = s_new_request (t, "OPTIONS");
-    int txn = sipd_server_send_request (t->server, &request, &dest,
-                                        s_on_response, t);
+    int txn = s_send_to_peer (t, "OPTIONS");
     assert_true (txn > 0);
     osip_message_t *first = s_peer_recv (t, 1000);
     assert_non_null (first);
@@ -490,11 +497,7 @@ static void
 test_linger_absorbs (void **state)
 {
     s_test_t *t = *state;
-    sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP, .port = t->peer_port};
-    snprintf (dest.ip, sizeof dest.ip, "127.0.0.1");
-    osip_message_t *request = s_new_request (t, "BYE");
-    assert_true (sipd_server_send_request (t->server, &request, &dest,
-                                           s_on_response, t) > 0);
+    assert_true (s_send_to_peer (t, "BYE") > 0);
     osip_message_t *got = s_peer_recv (t, 1000);
     assert_non_null (got);
     osip_message_t *ok = sipd_msg_response_new (got, 200, NULL);
@@ -558,11 +561,7 @@ test_client_invite_cancel (void **state)
 {
     s_test_t *t = *state;
     t->response_count = 0;
-    sipd_source_t dest = {.transport = SIPD_TRANSPORT_UDP, .port = t->peer_port};
-    snprintf (dest.ip, sizeof dest.ip, "127.0.0.1");
-    osip_message_t *request = s_new_request (t, "INVITE");
-    int txn = sipd_server_send_request (t->server, &request, &dest,
-                                        s_on_response, t);
+    int txn = s_send_to_peer (t, "INVITE");
     assert_true (txn > 0);
     osip_message_t *invite = s_peer_recv (t, 1000);
     assert_non_null (invite);

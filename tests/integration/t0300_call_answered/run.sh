@@ -4,11 +4,7 @@
 # the CDR in sipd's journal.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config </dev/null
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_answer.xml" -p "$UAS_PORT"

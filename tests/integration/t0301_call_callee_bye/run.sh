@@ -2,13 +2,7 @@
 # t0301_call_callee_bye — answered call 100 -> 101 where the callee hangs up: the callee's BYE carries Reason: Q.850;cause=31, the caller's BYE carries the same, CDR ANSWERED, cause 31, call_tag 201, released_by callee
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_answer_bye.xml" -d 1000 -p "$UAS_PORT"

@@ -2,13 +2,7 @@
 # t0302_call_busy — busy callee answers 486 with Reason: Q.850;cause=17: the caller receives 486 with the same Reason, CDR BUSY, cause 17, released_by callee
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_busy.xml" -p "$UAS_PORT"

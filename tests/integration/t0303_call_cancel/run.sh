@@ -2,13 +2,7 @@
 # t0303_call_cancel — caller cancels while the callee rings: 200 to CANCEL, 487 to the INVITE, the callee is cancelled; CDR CANCELLED, cause 16, call_tag 102, released_by caller
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_ring_cancel.xml" -p "$UAS_PORT"

@@ -2,13 +2,7 @@
 # t0305_call_unknown_number — call to a number that is neither an extension nor trunk-prefixed: 404 with Reason cause 1; CDR FAILED, cause 1, call_tag 301
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_run caller -sf "$(sc_uac_fail 404 Reason: "Q.850;cause=1")" $(caller_args 555) \
     || { sipp_dump caller; fail "caller did not get 404"; }

@@ -2,13 +2,7 @@
 # t0306_call_offline — call to a configured extension without registration: 480 with Reason cause 20; CDR FAILED, cause 20, call_tag 302
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_run caller -sf "$(sc_uac_fail 480 Reason: "Q.850;cause=20")" $(caller_args 102) \
     || { sipp_dump caller; fail "caller did not get 480"; }

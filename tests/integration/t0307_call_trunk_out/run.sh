@@ -2,13 +2,7 @@
 # t0307_call_trunk_out — 9 + number reaches the trunk (a SIPp UAS on [sipd] trunk) with the prefix stripped and the extension as From user; CDR outbound, dst without prefix, dialed with it
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_bg trunk -sf "$SC/uas_trunk.xml" -s 5551234 -key caller 100 -p "$TRUNK_PORT"
 sipp_run caller -sf "$SC/uac_call.xml" $(caller_args 95551234) -d 500 \

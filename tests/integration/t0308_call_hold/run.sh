@@ -2,13 +2,7 @@
 # t0308_call_hold — hold and resume: the caller re-INVITEs with sendonly then sendrecv, both relayed to the callee with rewritten SDP and answered; the call goes on and ends with BYE; CDR ANSWERED
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_hold.xml" -p "$UAS_PORT"

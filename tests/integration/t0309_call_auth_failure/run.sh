@@ -2,13 +2,7 @@
 # t0309_call_auth_failure — INVITE with a wrong password: 407 then 403; the callee never rings; CDR FAILED, sip_code 403, call_tag 105
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 
 sipp_register 101 "$UAS_PORT"
 sipp_run caller -sf "$(sc_uac_fail 403 Call-ID: ".")" $(caller_args 101 wrongpass) \

@@ -2,13 +2,7 @@
 # t0310_call_trunk_in — a call from the trunk address to extension 101 is accepted without a challenge and reaches the registered callee; CDR direction inbound, src the outside number
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_answer.xml" -p "$UAS_PORT"
 sipp_run trunk -sf "$SC/uac_trunk_in.xml" -s 101 -d 500 -p "$TRUNK_PORT" \

@@ -2,13 +2,7 @@
 # t0312_call_forking — 101 registered from two contacts: sipd forks the INVITE to both in parallel, the first 200 wins and the other contact is cancelled; one ANSWERED CDR
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 sipp_register 101 "$UAS_PORT"
 sipp_register 101 "$UAS2_PORT"
 sipp_bg answers -sf "$SC/uas_answer.xml" -p "$UAS_PORT"

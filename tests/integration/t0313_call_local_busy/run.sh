@@ -2,13 +2,7 @@
 # t0313_call_local_busy — 101 is in a call with 100 when 102 calls it: sipd answers 486 itself (cause 17, call_tag 303) without ringing 101; sipd status shows 100 and 101 busy during the call and idle after; two CDRs
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 sipp_register 101 "$UAS_PORT"
 check "101 idle before" ext_is 101 idle
 sipp_bg callee -sf "$SC/uas_answer.xml" -p "$UAS_PORT"

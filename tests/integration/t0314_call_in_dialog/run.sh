@@ -2,13 +2,7 @@
 # t0314_call_in_dialog — session timer headers relayed both ways (RFC 4028), INFO with a DTMF body relayed, in-dialog OPTIONS answered, UPDATE with SDP relayed rewritten; the calls control request lists the live call
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_indialog.xml" -p "$UAS_PORT"
 sipp_bg caller -sf "$SC/uac_indialog.xml" $(caller_args 101) -d 1500 "127.0.0.1:$SIP_PORT"

@@ -2,13 +2,7 @@
 # t0315_call_bad_sdp — an INVITE whose SDP offers no supported codec (only an unknown dynamic payload type) is refused with 488 after authentication, the callee is not rung; CDR FAILED, sip_code 488, call_tag 307
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 sipp_register 101 "$UAS_PORT"
 sipp_run caller -sf "$(sc_uac_fail 488 Reason: "Q.850;cause=" 96)" $(caller_args 101) \
     || { sipp_dump caller; fail "caller did not get 488"; }

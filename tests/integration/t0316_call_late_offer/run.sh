@@ -2,13 +2,7 @@
 # t0316_call_late_offer — INVITE without SDP (late offer): the callee's offer reaches the caller in the 200 (rewritten, opus dropped), the caller's answer reaches the callee in the ACK (rewritten); CDR ANSWERED
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config <<'INI'
-
-INI
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_late_offer.xml" -p "$UAS_PORT"
 sipp_run caller -sf "$SC/uac_late_offer.xml" $(caller_args 101) -d 500 \

@@ -4,11 +4,7 @@
 # and exits 0.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config </dev/null
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_answer.xml" -p "$UAS_PORT"
 sipp_bg caller -sf "$SC/uac_call_callee_bye.xml" $(caller_args 101) "127.0.0.1:$SIP_PORT"

@@ -4,11 +4,7 @@
 # Reason: Q.850;cause=102; CDR ANSWERED, call_tag 103 (caller leg timeout). Takes ~35 s.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config </dev/null
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 SIPP_TIMEOUT=45
 sipp_register 101 "$UAS_PORT"
 sipp_bg callee -sf "$SC/uas_answer.xml" -p "$UAS_PORT"

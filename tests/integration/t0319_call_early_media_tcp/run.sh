@@ -4,11 +4,7 @@
 # to the caller with the SDP rewritten, then 200, ACK, BYE; CDR ANSWERED.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config </dev/null
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 timeout -k 2 15 $(sipp_cmd reg101 -t t1 -sf "$SC/register.xml" -s 101 -au 101 \
     -ap secret101 -p "$UAS_PORT" "127.0.0.1:$SIP_PORT") >/dev/null 2>&1 \
     || fail "SIPp could not register 101 over TCP"

@@ -4,11 +4,7 @@
 # loop forever; a caller's Max-Forwards: 0 gets 483 and rings nobody.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/calls.sh"
-need sipp python3
-tst_init
-tst_config </dev/null
-start_daemon sipd
-calls_ports
+calls_start </dev/null
 sipp_register 101 "$UAS_PORT"
 
 # scenarios for caller Max-Forwards N and callee expecting N-1

@@ -4,11 +4,7 @@
 # (tests/lib/phones.sh: phones_call_scenario).
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/phones.sh"
-tst_init
-phones_need linphonec
-tst_config </dev/null
-start_daemon cdrd
-start_daemon sipd
+phones_start linphonec
 phones_call_scenario linphonec linphonec tcp
 stop_daemon sipd || fail "sipd exit code $? after SIGTERM"
 stop_daemon cdrd || tst_log "note: cdrd exit code $? after SIGTERM (its shutdown is t0001's subject, not this test's)"

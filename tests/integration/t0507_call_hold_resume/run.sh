@@ -5,11 +5,7 @@
 # flows again after each resume; the caller hangs up; the CDR is one ANSWERED call.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/phones.sh"
-tst_init
-phones_need baresip linphonec
-tst_config </dev/null
-start_daemon cdrd
-start_daemon sipd
+phones_start baresip linphonec
 
 lp_start caller 100 secret100 udp 440
 bs_start callee 101 secret101 udp 1000

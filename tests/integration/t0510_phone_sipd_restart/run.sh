@@ -4,11 +4,7 @@
 # lists both idle with their user agents, and 100 calls 101 with audio both ways and a CDR.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/phones.sh"
-tst_init
-phones_need baresip linphonec
-tst_config </dev/null
-start_daemon cdrd
-start_daemon sipd
+phones_start baresip linphonec
 
 bs_start caller 100 secret100 udp 440
 lp_start callee 101 secret101 udp 1000

@@ -4,11 +4,7 @@
 # linphonec prints the digits baresip sends, in both call directions.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/phones.sh"
-tst_init
-phones_need baresip linphonec
-tst_config </dev/null
-start_daemon cdrd
-start_daemon sipd
+phones_start baresip linphonec
 
 lp_start lp 100 secret100 udp 440
 bs_start bs 101 secret101 udp 1000
